@@ -1,0 +1,44 @@
+# Two commands on a machine with only python3 (3.11+): `make run` and `make test`.
+# Both create .venv from the pinned requirements first (once; again when the pins change).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
+.PHONY: run test test-all lab venv lock clean clean-runs
+
+run: $(STAMP) ## the main job: every notebook on every case it supports, and runs/index.html
+	$(BIN)/workbench report
+
+test: $(STAMP) ## the test suite (unit, data, notebook execution, nbval)
+	$(BIN)/python -m pytest --nbval-lax tests notebooks
+
+test-all: $(STAMP) ## the test suite including slow tests
+	$(BIN)/python -m pytest --nbval-lax -m "slow or not slow" tests notebooks
+
+lab: $(STAMP) ## JupyterLab on 127.0.0.1 with the project's kernel
+	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks $(ROOT_FLAG)
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "need Python 3.11 or newer, found " + sys.version.split()[0])'
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+lock: ## re-pin requirements.txt from requirements.in in a scratch venv
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet -r requirements.in setuptools
+	{ echo "# Pinned, co-installing versions of every package (generated from requirements.in by 'make lock')."; \
+	  .lock-venv/bin/python -m pip freeze --all --exclude pip; } > requirements.txt
+	rm -rf .lock-venv
+
+clean-runs: ## delete every run folder
+	rm -rf runs
+
+clean: clean-runs
+	rm -rf $(VENV)
