@@ -1,0 +1,161 @@
+"""The `workbench` command: cases, params, run, report.
+
+Imports are lazy so that `workbench params` or a bad request answers at once, without loading
+pandas, papermill or a kernel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import WorkbenchError
+
+EXIT_FAILED = 1  # a run or check failed
+EXIT_USAGE = 2  # the request was wrong
+
+
+def _cases(args: argparse.Namespace) -> int:
+    from . import paths
+    from .cases import check_case, list_cases
+
+    if args.action == "check":
+        targets = args.paths or [c["folder"] for c in list_cases()]
+        bad = 0
+        for target in targets:
+            try:
+                problems = check_case(target)
+            except WorkbenchError as e:
+                problems = [str(e)]
+            name = paths.display(Path(target)) if Path(target).exists() else str(target)
+            if problems:
+                bad += 1
+                print(f"{name}: {len(problems)} problem{'s' * (len(problems) != 1)}")
+                for p in problems:
+                    print(f"  - {p}")
+            else:
+                print(f"{name}: ok")
+        return EXIT_FAILED if bad else 0
+    cases = list_cases()
+    if not cases:
+        print("no case studies found")
+        return EXIT_FAILED
+    width = max(len(c["id"]) for c in cases)
+    for c in cases:
+        print(f"{c['id']:<{width}}  {c['title']}  [notebooks: {', '.join(c['notebooks']) or 'none'}]")
+    return 0
+
+
+def _params(args: argparse.Namespace) -> int:
+    from .notebook import resolve_notebook
+    from .params import declared_parameters
+
+    nb = resolve_notebook(args.notebook)
+    params = declared_parameters(nb)
+    print(f"{nb.name} parameters:")
+    for p in params.values():
+        allowed = "a case study that supports this notebook" if p.name == "case" else p.allowed()
+        print(f"  {p.name} ({p.type}) = {p.default!r}\n      {p.help}\n      allowed: {allowed}")
+    return 0
+
+
+def _request(args: argparse.Namespace) -> dict:
+    """The requested parameters: the -f file first, then -p pairs, then --case."""
+    import yaml
+
+    from .notebook import resolve_notebook
+    from .params import declared_parameters, parse_cli_value
+
+    request: dict = {}
+    if args.file:
+        path = Path(args.file)
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as e:
+            raise WorkbenchError(f"{args.file}: cannot read parameters file ({e})") from e
+        if not isinstance(loaded, dict):
+            raise WorkbenchError(f"{args.file}: expected a mapping of parameter names to values")
+        request.update(loaded)
+    declared = declared_parameters(resolve_notebook(args.notebook))
+    for name, raw in args.param or []:
+        request[name] = parse_cli_value(declared.get(name), raw)
+    if args.case is not None:
+        request["case"] = args.case
+    return request
+
+
+def _run(args: argparse.Namespace) -> int:
+    from . import paths
+    from .run import execute, plan_run, run_failed_message
+
+    run = plan_run(args.notebook, _request(args), runs_dir=Path(args.out) if args.out else None)
+    print(f"running {run.notebook.name} on '{run.case.id}' -> {paths.display(run.folder)}", flush=True)
+    result = execute(run, html=args.html)
+    if not result.ok:
+        print(f"error: {run_failed_message(result)}", file=sys.stderr)
+        return EXIT_FAILED
+    decision = result.results.get("decision")
+    for name, value in result.results.items():
+        if name != "decision":
+            print(f"  {name} = {value:.4g}" if isinstance(value, float) else f"  {name} = {value}")
+    if isinstance(decision, dict):
+        print(f"decision: {decision.get('choice')}")
+    print(f"finished in {result.duration_s:.1f} s: {paths.display(run.folder)}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import main_job
+
+    outcomes, _ = main_job(workers=args.workers, force=args.force,
+                           runs_dir=Path(args.out) if args.out else None)
+    failed = [o for o in outcomes if o.status == "failed"]
+    return EXIT_FAILED if failed or not outcomes else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workbench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("cases", help="list case studies, or check case folders")
+    p.add_argument("action", nargs="?", choices=["list", "check"], default="list")
+    p.add_argument("paths", nargs="*", help="case folders or ids to check (default: all)")
+    p.set_defaults(func=_cases)
+
+    p = sub.add_parser("params", help="list a notebook's parameters")
+    p.add_argument("notebook", help="path, stem (00_framing) or number (00)")
+    p.set_defaults(func=_params)
+
+    p = sub.add_parser("run", help="execute a notebook with validated parameters into runs/")
+    p.add_argument("notebook", help="path, stem (00_framing) or number (00)")
+    p.add_argument("--case", help="case study id or folder")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="set a parameter (values parse as YAML: 0.5, true, [1, 7])")
+    p.add_argument("-f", "--file", help="YAML file of parameters (-p and --case override it)")
+    p.add_argument("--html", action="store_true", help="also render notebook.html")
+    p.add_argument("--out", help="runs folder (default: runs/ or $WORKBENCH_RUNS)")
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("report", help="the main job: every notebook on every case it supports, and an index")
+    p.add_argument("--workers", type=int, help="parallel runs (default: the number of cores)")
+    p.add_argument("--force", action="store_true", help="re-run runs that are up to date")
+    p.add_argument("--out", help="runs folder (default: runs/ or $WORKBENCH_RUNS)")
+    p.set_defaults(func=_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except WorkbenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,263 @@
+"""Execute one run: a notebook with validated parameters, into its own folder, atomically.
+
+A run folder holds `notebook.ipynb` (executed), `results.json` (what the notebook recorded; only
+when the run finished), `provenance.json` (parameters, data sha256, versions, git revision,
+duration, status), `figures/`, and, on request, `notebook.html`. The folder is built under a
+temporary name and renamed into place when complete, so an interrupted run never looks finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import paths
+from .cases import Case, load_case
+from .errors import ParameterError, RunError, WorkbenchError
+from .notebook import find_error, read_notebook, read_records, resolve_notebook, write_figures
+from .params import declared_parameters, validate
+from .record import RUN_DIR_ENV
+
+__all__ = [
+    "Run", "RunResult", "execute", "is_finished", "plan_run", "raise_for_status", "render_html",
+    "run_failed_message",
+]
+
+PACKAGES = ("workbench", "pandas", "numpy", "scipy", "scikit-learn", "lightgbm", "matplotlib",
+            "seaborn", "evidently", "papermill", "nbclient", "ipykernel", "pyarrow")
+
+
+@dataclass
+class Run:
+    """A validated request: which notebook, on which case, with which full parameter set, into where."""
+
+    notebook: Path
+    case: Case
+    params: dict[str, Any]
+    folder: Path
+    fingerprint: str
+
+
+@dataclass
+class RunResult:
+    """What happened: status ('ok' or 'failed'), recorded results, the error if any, and the folder."""
+
+    run: Run
+    status: str
+    results: dict[str, Any] = field(default_factory=dict)
+    error: dict[str, Any] | None = None
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def _digest(*parts: bytes | str) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode() if isinstance(p, str) else p)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _library_digest() -> str:
+    here = Path(__file__).parent
+    return _digest(*(p.read_bytes() for p in sorted(here.glob("*.py"))))
+
+
+def plan_run(notebook: str | Path, request: dict[str, Any], *, runs_dir: Path | None = None) -> Run:
+    """Validate a request against the notebook's parameters and its case, before any kernel starts."""
+    nb_path = resolve_notebook(notebook)
+    declared = declared_parameters(nb_path)
+    if "case" not in declared:
+        raise WorkbenchError(f"{nb_path.name}: its parameters cell must declare `case`")
+    params = validate(nb_path.name, declared, request)
+    case = load_case(params["case"])
+    if not case.supports(nb_path.stem):
+        supported = ", ".join(case.notebooks) or "none"
+        raise ParameterError(nb_path.name, [
+            f"parameter 'case': case study '{case.id}' does not support {nb_path.stem} "
+            f"(it supports: {supported}; add the notebook to 'notebooks' in its case.yaml)"
+        ])
+    # A case given as a folder path must still resolve from inside the run folder.
+    if params["case"] != case.id:
+        params["case"] = str(case.folder)
+    canonical = json.dumps(params, sort_keys=True, separators=(",", ":"))
+    key = _digest(nb_path.stem, canonical)[:10]
+    folder = (runs_dir or paths.runs_dir()) / nb_path.stem / f"{case.id}-{key}"
+    case_digest = _digest((case.folder / "case.yaml").read_bytes(), case.sha256 or "")
+    fingerprint = _digest(nb_path.read_bytes(), case_digest, canonical, _library_digest())
+    return Run(nb_path, case, params, folder, fingerprint)
+
+
+def is_finished(run: Run) -> bool:
+    """Whether the run's folder holds a finished, successful run of exactly this request."""
+    try:
+        prov = json.loads((run.folder / "provenance.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return prov.get("status") == "ok" and prov.get("fingerprint") == run.fingerprint and (
+        run.folder / "results.json").is_file()
+
+
+def _versions() -> dict[str, str | None]:
+    from importlib import metadata
+
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _git_revision() -> str | None:
+    try:
+        root = paths.repo_root()
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        if rev.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return rev.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _source_cell(nb: dict[str, Any], index: int) -> int:
+    """The index in the source notebook of executed cell `index` (papermill inserts cells)."""
+    inserted = {"injected-parameters", "papermill-error-cell-tag"}
+    return sum(
+        1 for c in nb["cells"][:index] if not inserted & set(c.get("metadata", {}).get("tags", []))
+    )
+
+
+def _kernel_manager_class() -> type:
+    """Kernels on Unix sockets (on POSIX): no TCP ports to race for in parallel runs, no plain-text warning."""
+    from jupyter_client import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    class SocketKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            if os.name == "posix":
+                runtime = Path(jupyter_runtime_dir())
+                runtime.mkdir(parents=True, exist_ok=True)
+                self.transport = "ipc"
+                self.ip = str(runtime / f"wb-{uuid.uuid4().hex[:12]}")
+
+    return SocketKernelManager
+
+
+def render_html(notebook: Path, out: Path) -> None:
+    """Write an HTML rendering of an executed notebook."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+    out.write_text(body, encoding="utf-8")
+
+
+def execute(run: Run, *, html: bool = False, threads: int | None = None, timeout: int = 1800) -> RunResult:
+    """Execute a planned run with papermill into its folder; never raises for a failing notebook."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    parent = run.folder.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = parent / f".tmp-{run.folder.name}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    out_nb = tmp / "notebook.ipynb"
+    os.environ[RUN_DIR_ENV] = str(tmp)
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures inline, even if Agg is set
+    if threads:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = str(threads)
+    started = time.time()
+    error = None
+    try:
+        papermill.execute_notebook(
+            str(run.notebook), str(out_nb), parameters=run.params, cwd=str(tmp), kernel_name="python3",
+            progress_bar=False, log_output=False, execution_timeout=timeout, start_timeout=120,
+            kernel_manager_class=_kernel_manager_class(),
+        )
+    except PapermillExecutionError as e:
+        error = {"cell": None, "ename": e.ename, "evalue": e.evalue, "source": ""}
+    except Exception as e:  # noqa: BLE001 - kernel death, timeouts: the run failed, say why
+        error = {"cell": None, "ename": type(e).__name__, "evalue": str(e), "source": ""}
+    finally:
+        os.environ.pop(RUN_DIR_ENV, None)
+    duration = time.time() - started
+
+    results: dict[str, Any] = {}
+    if out_nb.is_file():
+        nb = read_notebook(out_nb)
+        found = find_error(nb)
+        if found and error is not None:
+            found["cell"] = _source_cell(nb, found["cell"])
+            error = found
+        write_figures(nb, tmp / "figures")
+        if error is None:
+            results = read_records(nb)
+            (tmp / "results.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+        if html:
+            render_html(out_nb, tmp / "notebook.html")
+    status = "ok" if error is None else "failed"
+    provenance = {
+        "status": status,
+        "notebook": run.notebook.name,
+        "case": run.case.id,
+        "case_folder": str(run.case.folder),
+        "case_data_sha256": run.case.sha256,
+        "parameters": run.params,
+        "fingerprint": run.fingerprint,
+        "error": error,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "duration_s": round(duration, 3),
+        "git_revision": _git_revision(),
+        "versions": _versions(),
+        "command": sys.argv,
+    }
+    (tmp / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    _publish(tmp, run.folder)
+    return RunResult(run, status, results, error, duration)
+
+
+def _publish(tmp: Path, folder: Path) -> None:
+    """Move a complete run folder into place, replacing an older run of the same request."""
+    old = None
+    if folder.exists():
+        old = folder.parent / f".old-{folder.name}-{uuid.uuid4().hex[:8]}"
+        folder.rename(old)
+    tmp.rename(folder)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def run_failed_message(result: RunResult) -> str:
+    """One message saying which cell failed, with what, and where the executed notebook is."""
+    e = result.error or {}
+    cell = f"cell {e['cell']}" if e.get("cell") is not None else "the kernel"
+    src = f"\n    {e['source'].splitlines()[0]} ..." if e.get("source") else ""
+    where = paths.display(result.run.folder / "notebook.ipynb")
+    return (f"{result.run.notebook.name} on '{result.run.case.id}' failed in {cell}: "
+            f"{e.get('ename', 'Error')}: {e.get('evalue', '')}{src}\n  executed notebook: {where}")
+
+
+def raise_for_status(result: RunResult) -> RunResult:
+    """Raise RunError for a failed run."""
+    if not result.ok:
+        raise RunError(run_failed_message(result))
+    return result
