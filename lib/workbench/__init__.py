@@ -7,7 +7,7 @@ has no side effects (no seeding, logging set-up, directories or network).
 
 from .cases import Case, load_case
 from .errors import CaseError, ParameterError, RunError, WorkbenchError
-from .record import decide, output_dir, record, recorded
+from .records import decide, output_dir, record, recorded
 
 __all__ = [
     "Case",

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import paths
 from .errors import WorkbenchError
-from .record import MIME
+from .records import MIME
 
 __all__ = [
     "find_error",

@@ -148,7 +148,9 @@ def parse_cli_value(param: Param | None, raw: str) -> Any:
     """A command-line value in the parameter's type: strings stay as typed, the rest parse as YAML."""
     import yaml
 
-    if param is not None and param.type == "str" and raw not in ("None", "null"):
+    if raw in ("None", "null", "~"):
+        return None
+    if param is not None and param.type == "str":
         return raw
     try:
         return yaml.safe_load(raw)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 CASES_ENV = "WORKBENCH_CASES"
 RUNS_ENV = "WORKBENCH_RUNS"
+NOTEBOOKS_ENV = "WORKBENCH_NOTEBOOKS"
 
 
 def repo_root() -> Path:
@@ -15,8 +16,9 @@ def repo_root() -> Path:
 
 
 def notebooks_dir() -> Path:
-    """The folder of the design-decision notebooks."""
-    return repo_root() / "notebooks"
+    """The folder of the design-decision notebooks ($WORKBENCH_NOTEBOOKS, default notebooks/)."""
+    env = os.environ.get(NOTEBOOKS_ENV)
+    return Path(env).expanduser().resolve() if env else repo_root() / "notebooks"
 
 
 def case_dirs() -> list[Path]:

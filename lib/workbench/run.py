@@ -26,7 +26,7 @@ from .cases import Case, load_case
 from .errors import ParameterError, RunError, WorkbenchError
 from .notebook import find_error, read_notebook, read_records, resolve_notebook, write_figures
 from .params import declared_parameters, validate
-from .record import RUN_DIR_ENV
+from .records import RUN_DIR_ENV
 
 __all__ = [
     "Run", "RunResult", "execute", "is_finished", "plan_run", "raise_for_status", "render_html",

@@ -1,0 +1,58 @@
+"""Data tests of the bundled case studies: schema, labels, sha256, provenance."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from workbench.cases import list_cases, load_case, sha256_file
+
+from .conftest import REPO
+
+BUNDLED = ["flights", "lending", "reviews"]
+# expected (rows, positive rate) as documented in each DATASHEET.md
+EXPECTED = {"flights": (327_346, 0.2371), "lending": (9_857, 0.0525), "reviews": (5_000, 0.3484)}
+
+
+def test_the_bundled_cases_are_listed() -> None:
+    assert set(BUNDLED) <= {c["id"] for c in list_cases()}
+
+
+@pytest.mark.parametrize("case_id", BUNDLED)
+def test_bundled_case_is_valid_and_matches_its_datasheet(case_id: str) -> None:
+    case = load_case(case_id)
+    rows, rate = EXPECTED[case_id]
+    assert len(case.frame()) == rows
+    assert case.positive_rate() == pytest.approx(rate, abs=5e-4)
+    assert sha256_file(case.data_path) == case.sha256
+    datasheet = (case.folder / "DATASHEET.md").read_text()
+    for section in ("Source", "licen", "Preprocessing", "bias", "Intended use"):
+        assert section.lower() in datasheet.lower(), f"{case_id} DATASHEET.md lacks {section}"
+    assert case.sha256 in datasheet or "sha256" in datasheet.lower()
+    assert (case.folder / "build.py").is_file()
+    assert "00_framing" in case.notebooks
+
+
+@pytest.mark.parametrize("case_id", BUNDLED)
+def test_bundled_case_columns_fit_their_kinds_and_identifiers_are_not_features(case_id: str) -> None:
+    case = load_case(case_id)
+    df = case.frame()
+    for col in case.feature_columns(("numeric",), include_leaky=True):
+        assert pd.api.types.is_numeric_dtype(df[col]), col
+    assert not set(case.identifiers) & set(case.features)
+    assert df[case.target].nunique() == 2 and case.positive_class in set(df[case.target])
+
+
+def test_flights_declares_its_leak_and_time_order() -> None:
+    case = load_case("flights")
+    assert case.leaky == ["dep_delay"] and "dep_delay" not in case.feature_columns()
+    times = case.frame()[case.time_column]
+    assert times.is_monotonic_increasing
+    assert times.min() == pd.Timestamp("2013-01-01 05:15") and times.dt.year.eq(2013).all()
+    monthly = case.frame().groupby(times.dt.month)[case.target].mean()
+    assert monthly.min() < 0.16 and monthly.max() > 0.28, "a year of real seasonal drift"
+
+
+def test_the_data_files_stay_small() -> None:
+    for path in (REPO / "casestudies").glob("*/*.parquet"):
+        assert path.stat().st_size < 5_000_000, path
