@@ -37,7 +37,7 @@ def _pairs() -> list[tuple[Path, str]]:
     return [(nb, c["id"]) for nb in list_notebooks() for c in cases if nb.stem in c["notebooks"]]
 
 
-def _one(notebook: str, case: str, runs_dir: str, force: bool, threads: int) -> Outcome:
+def _one(notebook: str, case: str, runs_dir: str, force: bool) -> Outcome:
     """Plan and execute one default run (in a worker process)."""
     from .run import execute, is_finished, plan_run, run_failed_message
 
@@ -45,7 +45,7 @@ def _one(notebook: str, case: str, runs_dir: str, force: bool, threads: int) -> 
     if not force and is_finished(run):
         results = json.loads((run.folder / "results.json").read_text())
         return Outcome(run.notebook.stem, case, "skipped", run.folder, results, None, 0.0)
-    result = execute(run, html=True, threads=threads)
+    result = execute(run, html=True)
     error = None if result.ok else run_failed_message(result)
     return Outcome(run.notebook.stem, case, result.status, run.folder, result.results, error, result.duration_s)
 
@@ -57,16 +57,17 @@ def main_job(*, workers: int | None = None, force: bool = False, runs_dir: Path 
 
     runs = (runs_dir or paths.runs_dir()).resolve()
     pairs = _pairs()
-    for _, case in sorted({c for _, c in pairs}):
+    for case in sorted({c for _, c in pairs}):
         load_case(case)  # every case valid before any kernel starts
     cores = os.cpu_count() or 1
     workers = max(1, min(workers or cores, len(pairs) or 1))
-    threads = max(1, cores // workers)
+    # Kernels keep their libraries' default thread counts: capping OMP_NUM_THREADS at 1 per run made
+    # two parallel runs 50x slower here (scikit-learn's lbfgs spinning), so it is not done.
     print(f"main job: {len(pairs)} runs, {workers} in parallel, into {paths.display(runs)}", file=out, flush=True)
     outcomes: list[Outcome] = []
     started = time.time()
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_one, str(nb), case, str(runs), force, threads): (nb.stem, case) for nb, case in pairs}
+        futures = {pool.submit(_one, str(nb), case, str(runs), force): (nb.stem, case) for nb, case in pairs}
         for i, fut in enumerate(as_completed(futures), 1):
             nb, case = futures[fut]
             try:

@@ -170,7 +170,7 @@ def render_html(notebook: Path, out: Path) -> None:
     out.write_text(body, encoding="utf-8")
 
 
-def execute(run: Run, *, html: bool = False, threads: int | None = None, timeout: int = 1800) -> RunResult:
+def execute(run: Run, *, html: bool = False, timeout: int = 1800) -> RunResult:
     """Execute a planned run with papermill into its folder; never raises for a failing notebook."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -182,9 +182,6 @@ def execute(run: Run, *, html: bool = False, threads: int | None = None, timeout
     out_nb = tmp / "notebook.ipynb"
     os.environ[RUN_DIR_ENV] = str(tmp)
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures inline, even if Agg is set
-    if threads:
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = str(threads)
     started = time.time()
     error = None
     try:
