@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, average_precision_score, confusion_matrix, roc_auc_score
 
-from workbench.metrics import bayes_threshold, best_threshold, confusion, cost_per_1000, evaluate
+from workbench.metrics import bayes_threshold, best_threshold, confusion, cost_per_1000, evaluate, roc_auc
 
 
 @pytest.fixture(params=[0, 1, 2])
@@ -56,3 +56,10 @@ def test_evaluate_agrees_with_scikit_learn(data) -> None:
     assert m["accuracy"] == pytest.approx(accuracy_score(y, pred))
     tn, fp, fn, tp = confusion_matrix(y, pred).ravel()
     assert m["cost_per_1000"] == pytest.approx(1000 * (2.0 * fp + 7.0 * fn) / len(y))
+
+
+def test_roc_auc_from_ranks_matches_scikit_learn_ties_included(data) -> None:
+    y, score = data
+    assert roc_auc(y, score) == pytest.approx(roc_auc_score(y, score), rel=1e-12)
+    with pytest.raises(ValueError, match="both classes"):
+        roc_auc(np.zeros(5), np.arange(5))
