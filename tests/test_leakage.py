@@ -41,7 +41,7 @@ def test_the_one_feature_scan_flags_a_planted_leak_and_nothing_else(strength: fl
     table = scan(*synthetic(leak=True, strength=strength))
     assert table.loc[0, "feature"] == "settled_late"
     assert table.loc[table["flagged"], "feature"].tolist() == ["settled_late"]
-    assert rule in table.loc[0, "why"]
+    assert rule in table.loc[0, "why"] and table.loc[0, "near_perfect"] == (strength == 3.0)
 
 
 def test_the_one_feature_scan_flags_nothing_on_clean_data() -> None:
@@ -88,7 +88,9 @@ def test_one_feature_scores_capture_a_non_monotone_effect_missing_values_and_uns
 ])
 def test_flag_leaks_applies_the_absolute_and_the_lead_rule(aucs: list[float], flagged: list[bool]) -> None:
     table = pd.DataFrame({"feature": [f"f{i}" for i in range(len(aucs))], "kind": "numeric", "auc": aucs})
-    assert flag_leaks(table)["flagged"].tolist() == flagged
+    out = flag_leaks(table)
+    assert out["flagged"].tolist() == flagged
+    assert out["near_perfect"].tolist() == [a >= 0.9 for a in aucs]
 
 
 def period_data(n_days: int = 200, per_day: int = 20, seed: int = 0, leak: bool = True) -> pd.DataFrame:

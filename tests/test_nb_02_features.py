@@ -120,6 +120,7 @@ def test_flights_declared_leak_is_flagged_and_a_random_split_beats_a_time_split(
     spec, df, y = raw("flights")
     assert spec["leaky"] == ["dep_delay"] and "dep_delay" in r["candidates"]
     assert "dep_delay" in r["flagged_leaks"] and "dep_delay" in r["refused_leaks"]
+    assert r["suspects"] == [], "a declared leak is refused, not merely suspected"
     assert r["random_split_auc"] > r["time_split_auc"]
     assert r["split_gap"] == pytest.approx(r["random_split_auc"] - r["time_split_auc"])
     # the time split of the leakage hunt is the notebook's own split: same rows, same features
@@ -213,7 +214,7 @@ def test_lending_has_no_time_split_and_its_one_feature_scores_are_recomputed(res
 def test_lending_refuses_nothing_and_its_decision_follows_the_tolerance(results) -> None:
     r = results["lending"]
     spec, _, _ = raw("lending")
-    assert r["flagged_leaks"] == r["refused_leaks"] == r["refused_coverage"] == []
+    assert r["flagged_leaks"] == r["refused_leaks"] == r["refused_coverage"] == r["suspects"] == []
     assert r["auc_with_declared_leaks"] is None and r["admissible"] == list(spec["features"])
     within = r["auc_top_k"] >= r["auc_all"] - r["tolerance"]
     assert r["chosen_features"] == (r["top_features"] if within else r["admissible"])

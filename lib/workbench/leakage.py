@@ -61,12 +61,14 @@ def one_feature_auc(train: pd.DataFrame, test: pd.DataFrame, y_train: np.ndarray
 
 
 def flag_leaks(scores: pd.DataFrame, *, max_auc: float = 0.9, max_lead: float = 0.15) -> pd.DataFrame:
-    """Mark features whose one-feature AUC is suspiciously high: `flagged` and `why` columns added.
+    """Mark features whose one-feature AUC is suspiciously high: `flagged`, `near_perfect` and `why` added.
 
-    A feature is flagged when alone it reaches `max_auc` (it predicts the target almost perfectly),
-    and the strongest feature also when it beats the second by more than `max_lead` (real signals in
-    tabular data rarely stand that far apart; a label proxy does). Two leaks that copy each other
-    escape the lead rule, so declared leaks still matter. `scores` is `one_feature_auc`'s table.
+    A feature is `near_perfect` (and flagged) when alone it reaches `max_auc`: it predicts the
+    target almost perfectly, which real features rarely do. The strongest feature is also flagged
+    when it beats the second by more than `max_lead`: a label proxy stands apart like that, but so
+    can an honest dominant feature, so a lead alone makes a suspect to check, not a verdict. Two
+    leaks that copy each other escape the lead rule, so declared leaks still matter. `scores` is
+    `one_feature_auc`'s table.
     """
     out = scores.sort_values("auc", ascending=False, kind="stable").reset_index(drop=True)
     auc = out["auc"].to_numpy(dtype=float)
@@ -79,6 +81,7 @@ def flag_leaks(scores: pd.DataFrame, *, max_auc: float = 0.9, max_lead: float = 
             why.append(f"AUC alone {a:.3f} leads the next feature ({auc[1]:.3f}) by more than {max_lead:g}")
         whys.append("; ".join(why))
     out["flagged"] = [bool(w) for w in whys]
+    out["near_perfect"] = auc >= max_auc
     out["why"] = whys
     return out
 
