@@ -1,4 +1,4 @@
-"""The `workbench` command: cases, params, run, report.
+"""The `workbench` command: cases, notebooks, params, run, report, export.
 
 Imports are lazy so that `workbench params` or a bad request answers at once, without loading
 pandas, papermill or a kernel.
@@ -57,6 +57,50 @@ def _params(args: argparse.Namespace) -> int:
     for p in params.values():
         allowed = "a case study that supports this notebook" if p.name == "case" else p.allowed()
         print(f"  {p.name} ({p.type}) = {p.default!r}\n      {p.help}\n      allowed: {allowed}")
+    return 0
+
+
+def _notebooks(args: argparse.Namespace) -> int:
+    from . import paths
+    from .hygiene import clean, problems, write_notebook
+    from .notebook import list_notebooks, read_notebook, resolve_notebook
+
+    targets = [resolve_notebook(n) for n in args.notebooks] or list_notebooks()
+    if args.action == "list":
+        from .cases import list_cases
+
+        cases = list_cases()
+        for nb in targets:
+            supported = [c["id"] for c in cases if nb.stem in c["notebooks"]]
+            print(f"{nb.stem}  [cases: {', '.join(supported) or 'none'}]")
+        return 0
+    bad = 0
+    for nb in targets:
+        content = read_notebook(nb)
+        if args.action == "clean":
+            cleaned = clean(content)
+            if cleaned != content:
+                write_notebook(cleaned, nb)
+                print(f"cleaned {paths.display(nb)}")
+        found = problems(clean(content) if args.action == "clean" else content)
+        bad += bool(found)
+        for p in found:
+            print(f"{paths.display(nb)}: {p}")
+    if args.action == "check" and not bad:
+        print(f"{len(targets)} notebooks clean")
+    return EXIT_FAILED if bad else 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from . import paths
+    from .hygiene import student_edition, write_notebook
+    from .notebook import list_notebooks, read_notebook, resolve_notebook
+
+    out = Path(args.student)
+    targets = [resolve_notebook(n) for n in args.notebooks] or list_notebooks()
+    for nb in targets:
+        write_notebook(student_edition(read_notebook(nb)), out / nb.name)
+    print(f"wrote {len(targets)} student editions to {paths.display(out)}")
     return 0
 
 
@@ -122,6 +166,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", nargs="?", choices=["list", "check"], default="list")
     p.add_argument("paths", nargs="*", help="case folders or ids to check (default: all)")
     p.set_defaults(func=_cases)
+
+    p = sub.add_parser("notebooks", help="list notebooks, check that they are committed clean, or clean them")
+    p.add_argument("action", nargs="?", choices=["list", "check", "clean"], default="list")
+    p.add_argument("notebooks", nargs="*", help="notebooks (default: all)")
+    p.set_defaults(func=_notebooks)
+
+    p = sub.add_parser("export", help="write student editions (solution cells replaced by placeholders)")
+    p.add_argument("--student", required=True, metavar="OUT", help="folder for the student editions")
+    p.add_argument("notebooks", nargs="*", help="notebooks (default: all)")
+    p.set_defaults(func=_export)
 
     p = sub.add_parser("params", help="list a notebook's parameters")
     p.add_argument("notebook", help="path, stem (00_framing) or number (00)")
