@@ -1,4 +1,4 @@
-"""The `workbench` command: cases, notebooks, params, run, report, export.
+"""The `workbench` command: cases, notebooks, params, run, sweep, report, export.
 
 Imports are lazy so that `workbench params` or a bad request answers at once, without loading
 pandas, papermill or a kernel.
@@ -149,6 +149,26 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from . import paths
+    from .sweep import load_spec, run_sweep
+
+    spec = load_spec(args.spec)
+    rows, folder = run_sweep(spec, workers=args.workers, scheduler=args.scheduler,
+                             runs_dir=Path(args.runs) if args.runs else None,
+                             out=Path(args.out) if args.out else None)
+    failed = [r for r in rows if r["status"] == "failed"]
+    reused = sum(r["status"] == "skipped" for r in rows)
+    print(f"sweep '{spec.name}': {len(rows)} runs, {len(rows) - len(failed)} ok ({reused} reused), "
+          f"{len(failed)} failed")
+    for r in failed:
+        e = r["error"] or {}
+        shown = ", ".join(f"{k}={v!r}" for k, v in r["params"].items())
+        print(f"  failed [{shown}]: cell {e.get('cell')}: {e.get('ename')}: {e.get('evalue')}", file=sys.stderr)
+    print(f"table: {paths.display(folder / 'table.csv')}; summary: {paths.display(folder / 'index.html')}")
+    return EXIT_FAILED if failed else 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from .report import main_job
 
@@ -190,6 +210,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--html", action="store_true", help="also render notebook.html")
     p.add_argument("--out", help="runs folder (default: runs/ or $WORKBENCH_RUNS)")
     p.set_defaults(func=_run)
+
+    p = sub.add_parser("sweep", help="run a notebook over a grid of parameters (resumable), and aggregate")
+    p.add_argument("spec", help="sweep spec (YAML), e.g. sweeps/framing_data_size.yaml")
+    p.add_argument("--workers", type=int, help="parallel runs on this machine (default: the number of cores)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask distributed scheduler instead")
+    p.add_argument("--runs", help="runs folder (default: runs/ or $WORKBENCH_RUNS)")
+    p.add_argument("--out", help="sweep folder (default: <runs>/sweeps/<spec name>)")
+    p.set_defaults(func=_sweep)
 
     p = sub.add_parser("report", help="the main job: every notebook on every case it supports, and an index")
     p.add_argument("--workers", type=int, help="parallel runs (default: the number of cores)")
