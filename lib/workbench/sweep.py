@@ -180,6 +180,17 @@ def _row(run, status: str, duration: float, error: dict | None, attempts: int) -
             "error": error, "attempts": attempts}
 
 
+def _die_with_parent() -> None:
+    """Worker initializer: on Linux, a killed sweep takes its workers (and so their kernels) with it."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+
+
 def _progress(total: int):
     from tqdm.auto import tqdm
 
@@ -211,7 +222,8 @@ def run_sweep(spec: Spec, *, workers: int | None = None, scheduler: str | None =
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
             n = max(1, min(workers or os.cpu_count() or 1, len(planned)))
-            with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")) as pool:
+            with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=_die_with_parent) as pool:
                 futures = [pool.submit(execute_one, nb, r.params, str(runs_dir)) for r in planned]
                 for fut in as_completed(futures):
                     rows.append(fut.result())
