@@ -106,21 +106,11 @@ def _export(args: argparse.Namespace) -> int:
 
 def _request(args: argparse.Namespace) -> dict:
     """The requested parameters: the -f file first, then -p pairs, then --case."""
-    import yaml
-
+    from .files import read_yaml_mapping
     from .notebook import resolve_notebook
     from .params import declared_parameters, parse_cli_value
 
-    request: dict = {}
-    if args.file:
-        path = Path(args.file)
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as e:
-            raise WorkbenchError(f"{args.file}: cannot read parameters file ({e})") from e
-        if not isinstance(loaded, dict):
-            raise WorkbenchError(f"{args.file}: expected a mapping of parameter names to values")
-        request.update(loaded)
+    request: dict = read_yaml_mapping(args.file, "parameters file") if args.file else {}
     declared = declared_parameters(resolve_notebook(args.notebook))
     for name, raw in args.param or []:
         request[name] = parse_cli_value(declared.get(name), raw)

@@ -53,15 +53,10 @@ class Spec:
 
 def load_spec(path: str | Path) -> Spec:
     """Read and check a sweep spec file; every problem is listed in one error."""
-    import yaml
+    from .files import read_yaml_mapping
 
+    raw = read_yaml_mapping(path, "sweep spec")
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise WorkbenchError(f"{path}: cannot read sweep spec ({' '.join(str(e).split())})") from e
-    if not isinstance(raw, dict):
-        raise WorkbenchError(f"{path}: a sweep spec is a mapping (notebook, cases, grid, ...)")
     problems = [f"unknown key '{k}' (expected: {', '.join(sorted(KEYS))})" for k in raw if k not in KEYS]
     if not isinstance(raw.get("notebook"), str):
         problems.append("'notebook' must name one notebook")
