@@ -59,7 +59,7 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -
 
 
 def fit_calibrator(score: np.ndarray, y: np.ndarray, method: str) -> Callable[[np.ndarray], np.ndarray]:
-    """A map from a model's scores to calibrated probabilities, fitted on held-out (score, label) pairs.
+    """A map from a model's scores (probabilities in [0, 1]) to calibrated ones, fitted on held-out (score, label) pairs.
 
     `sigmoid` (Platt scaling) fits a logistic regression on the log-odds of the score, so it can
     only stretch and shift them; `isotonic` fits any increasing step function (more flexible, needs
