@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
     import pandas as pd
     from sklearn.compose import ColumnTransformer
@@ -54,5 +56,5 @@ def preprocessor(case: Case, *, model: str = "linear", include_leaky: bool = Fal
     for col in text:
         steps.append((f"text_{col}", TfidfVectorizer(
             min_df=2, ngram_range=(1, 2), max_features=max_text_features, sublinear_tf=True,
-            dtype=float), col))
+            dtype=np.float64), col))
     return ColumnTransformer(steps, sparse_threshold=0.3)
