@@ -28,6 +28,7 @@ def preprocessor(case: Case, *, model: str = "linear", include_leaky: bool = Fal
     text TF-IDF of words and bigrams. `tree`: numeric passed through (LightGBM handles missing
     values), categorical as ordinal codes (unknown and rare as -1), text TF-IDF.
     """
+    import numpy as np
     from sklearn.compose import ColumnTransformer
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.impute import SimpleImputer
@@ -54,5 +55,5 @@ def preprocessor(case: Case, *, model: str = "linear", include_leaky: bool = Fal
     for col in text:
         steps.append((f"text_{col}", TfidfVectorizer(
             min_df=2, ngram_range=(1, 2), max_features=max_text_features, sublinear_tf=True,
-            dtype=float), col))
+            dtype=np.float64), col))
     return ColumnTransformer(steps, sparse_threshold=0.3)
