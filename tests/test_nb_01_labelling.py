@@ -23,7 +23,7 @@ from sklearn.model_selection import train_test_split
 from workbench.notebook import read_notebook, read_records
 from workbench.run import execute, plan_run
 
-from .conftest import REPO
+from .conftest import REPO, make_case
 
 pytestmark = pytest.mark.notebook
 
@@ -185,3 +185,17 @@ def test_runs_unchanged_under_plain_papermill_with_the_same_results(runs, tmp_pa
     records = read_records(read_notebook(out))
     assert json.loads(json.dumps(records)) == runs["lending"][0], "same parameters, same results"
     assert (tmp_path / "runs" / "interactive" / "pool_labels.parquet").is_file()
+
+
+def test_runs_on_a_users_own_case_with_mined_rules_and_its_label_delay(tmp_path: Path) -> None:
+    folder = make_case(tmp_path / "cases" / "mine", n=3000, seed=1, notebooks=["01_labelling"], label_delay_days=2)
+    result = execute(plan_run("01_labelling", {"case": str(folder), "repeats": 1, "al_rounds": 4},
+                              runs_dir=tmp_path / "runs"))
+    assert result.ok, result.error
+    r = result.results
+    assert r["lf_set"] == "mined" and r["lf_count"] > 0, "no hand-written rules for a new case: mined ones stand in"
+    assert r["weak_quality"] > 0.6 and r["decision"]["choice"]
+    df = pd.read_parquet(folder / "data.parquet")
+    now = df["when"].sort_values().iloc[len(df) - math.ceil(0.25 * len(df))]
+    recent = df["when"][(df["when"] >= now - pd.Timedelta(days=7)) & (df["when"] < now)]
+    assert r["labelled_share_recent"]["last 7 days"] == pytest.approx((recent + pd.Timedelta(days=2) <= now).mean())

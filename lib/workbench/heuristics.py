@@ -112,9 +112,9 @@ def _score(hit: np.ndarray, y: np.ndarray, vote: int, prior: float, min_votes: i
 
 def mined(case: Case, dev: pd.DataFrame, y_dev: np.ndarray, pool: pd.DataFrame, *, k: int = 10,
           min_coverage: float = 0.03) -> list[LabellingFunction]:
-    """Up to k rules chosen on the dev set, at most 2 per non-text column, best first.
+    """Up to k rules chosen on the dev set, best first, at most half of them for each class.
 
-    A rule's score is how many standard errors its dev accuracy lies above the base rate of the
+    Except on text columns, a column gives at most one rule per class. A rule's score is how many standard errors its dev accuracy lies above the base rate of the
     class it votes for (a one-sided binomial z-score); rules below 2 are dropped.
 
     Text columns give keyword rules (whole words); numeric columns one-sided thresholds at the
@@ -127,13 +127,13 @@ def mined(case: Case, dev: pd.DataFrame, y_dev: np.ndarray, pool: pd.DataFrame, 
     y = np.asarray(y_dev)
     prior = float(y.mean())
     min_votes = max(3, int(np.ceil(min_coverage * len(dev))))
-    cands: list[tuple[float, str, Callable[[], LabellingFunction]]] = []
+    cands: list[tuple[float, str, int, Callable[[], LabellingFunction]]] = []
 
     def add(col: str, hit: np.ndarray, make: Callable[[int], LabellingFunction]) -> None:
         for vote in (0, 1):
             s = _score(hit, y, vote, prior, min_votes)
             if np.isfinite(s) and s > 2:
-                cands.append((s, col, lambda v=vote: make(v)))
+                cands.append((s, col, vote, lambda v=vote: make(v)))
 
     for col in case.feature_columns(("text",)):
         vec = CountVectorizer(binary=True, min_df=min_votes, token_pattern=r"(?u)\b[a-zA-Z]{3,}\b",
@@ -156,17 +156,20 @@ def mined(case: Case, dev: pd.DataFrame, y_dev: np.ndarray, pool: pd.DataFrame, 
             hit = (levels == level).to_numpy(dtype=bool)
             add(col, hit, lambda v, c=col, lv=str(level): category(f"{c}_{lv}".replace(" ", "_"), c, [lv], v))
     chosen: list[LabellingFunction] = []
-    per_column: dict[str, int] = {}
-    for _, col, make in sorted(cands, key=lambda t: -t[0]):
+    taken: set[tuple[str, int]] = set()
+    per_class = {0: 0, 1: 0}
+    for _, col, vote, make in sorted(cands, key=lambda t: -t[0]):
         if len(chosen) >= k:
             break
-        if per_column.get(col, 0) >= (k if case.features.get(col) == "text" else 2):
+        text = case.features.get(col) == "text"
+        if per_class[vote] >= -(-k // 2) or (not text and (col, vote) in taken):
             continue
         lf = make()
         if any(c.name == lf.name for c in chosen):
             continue
         chosen.append(lf)
-        per_column[col] = per_column.get(col, 0) + 1
+        taken.add((col, vote))
+        per_class[vote] += 1
     return chosen
 
 
