@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 PACKAGES = ("workbench", "pandas", "numpy", "scipy", "scikit-learn", "lightgbm", "matplotlib",
-            "seaborn", "evidently", "papermill", "nbclient", "ipykernel", "pyarrow")
+            "seaborn", "evidently", "cleanlab", "dask", "papermill", "nbclient", "ipykernel", "pyarrow")
 
 
 @dataclass
