@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: run test test-all lab venv lock clean clean-runs
+.PHONY: run test test-all bench lab student clean-notebooks venv lock clean clean-runs
 
 run: $(STAMP) ## the main job: every notebook on every case it supports, and runs/index.html
 	$(BIN)/workbench report
@@ -18,8 +18,17 @@ test: $(STAMP) ## the test suite (unit, data, notebook execution, nbval)
 test-all: $(STAMP) ## the test suite including slow tests
 	$(BIN)/python -m pytest --nbval-lax -m "slow or not slow" tests notebooks
 
+bench: $(STAMP) ## benchmarks: whole-process timings and peak memory against targets (benchmarks/results/)
+	$(BIN)/python benchmarks/bench.py
+
 lab: $(STAMP) ## JupyterLab on 127.0.0.1 with the project's kernel
 	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks $(ROOT_FLAG)
+
+student: $(STAMP) ## student editions of every notebook into runs/student/
+	$(BIN)/workbench export --student runs/student
+
+clean-notebooks: $(STAMP) ## strip outputs and execution counts (cells tagged nbval-check-output keep theirs)
+	$(BIN)/workbench notebooks clean
 
 venv: $(STAMP)
 

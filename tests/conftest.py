@@ -80,13 +80,15 @@ def notebooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     params = ('case = "tiny"  # case study\n'
               'x = 1  # a number; range: 0..10\n'
               'mode = "a"  # a mode; one of: a, b\n'
-              'fail = False  # raise in the third cell\n')
+              'fail = False  # raise in the third cell\n'
+              'pause = 0.0  # seconds to sleep before recording; range: 0..60\n')
     write_notebook(folder / "98_echo.ipynb", [
         ("markdown", "# Echo\n", []),
         ("code", params, ["parameters"]),
-        ("code", "import workbench as wb\ncs = wb.load_case(case)\n"
+        ("code", "import time\nimport workbench as wb\ntime.sleep(pause)\ncs = wb.load_case(case)\n"
                  "wb.record('x_squared', x * x)\nwb.record('mode', mode)\n"
-                 "wb.record('rows', len(cs.frame()))\n", []),
+                 "wb.record('rows', len(cs.frame()))\n"
+                 "import os\nwb.record('cwd_is_run_folder', os.path.samefile(os.getcwd(), wb.output_dir()))\n", []),
         ("code", "if fail:\n    raise ValueError('planted failure')\nwb.decide('echo', ['x was given'], ['nothing'])\n", []),
     ])
     return folder

@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, average_precision_score, confusion_matrix, roc_auc_score
 
-from workbench.metrics import bayes_threshold, best_threshold, confusion, cost_per_1000, evaluate, roc_auc
+from workbench.metrics import (
+    bayes_threshold,
+    best_threshold,
+    confusion,
+    cost_curve,
+    cost_per_1000,
+    cost_ratio_sweep,
+    evaluate,
+    f1_threshold,
+    ranking_scores,
+)
 
 
 @pytest.fixture(params=[0, 1, 2])
@@ -58,8 +68,68 @@ def test_evaluate_agrees_with_scikit_learn(data) -> None:
     assert m["cost_per_1000"] == pytest.approx(1000 * (2.0 * fp + 7.0 * fn) / len(y))
 
 
-def test_roc_auc_from_ranks_matches_scikit_learn_ties_included(data) -> None:
+def test_evaluate_judges_probabilities_as_scikit_learn_does(data) -> None:
+    from sklearn.metrics import brier_score_loss, f1_score, log_loss
+
     y, score = data
-    assert roc_auc(y, score) == pytest.approx(roc_auc_score(y, score), rel=1e-12)
+    p = 1 / (1 + np.exp(-score))
+    p[:3] = [0.0, 1.0, 0.5]  # extremes are clipped, not infinite
+    m = evaluate(y, p, p >= 0.5, 1.0, 1.0, probabilities=True)
+    assert m["f1"] == pytest.approx(f1_score(y, p >= 0.5))
+    assert m["log_loss"] == pytest.approx(log_loss(y, p), rel=1e-9)
+    assert m["brier"] == pytest.approx(brier_score_loss(y, p), rel=1e-12)
+    with pytest.raises(ValueError, match="probabilities"):
+        evaluate(y, score, score >= 0, 1.0, 1.0, probabilities=True)
+
+
+@pytest.mark.parametrize("positive_rate", [0.02, 0.2, 0.7])
+def test_ranking_scores_equal_scikit_learns_even_with_ties(positive_rate: float) -> None:
+    rng = np.random.default_rng(11)
+    y = (rng.random(2000) < positive_rate).astype(int)
+    score = np.round(rng.normal(y, 1.5), 1)  # many ties across classes
+    roc, pr = ranking_scores(y, score)
+    assert roc == pytest.approx(roc_auc_score(y, score), rel=1e-12)
+    assert pr == pytest.approx(average_precision_score(y, score), rel=1e-12)
     with pytest.raises(ValueError, match="both classes"):
-        roc_auc(np.zeros(5), np.arange(5))
+        ranking_scores(np.zeros(5), score[:5])
+
+
+def test_best_threshold_beats_every_threshold_on_a_fine_grid(data) -> None:
+    y, score = data
+    t, cost = best_threshold(y, score, 1500, 9400)
+    grid = np.linspace(score.min() - 1, score.max() + 1, 2001)
+    assert all(cost <= cost_per_1000(y, score >= g, 1500, 9400) + 1e-9 for g in grid)
+    assert cost_per_1000(y, score >= t, 1500, 9400) == pytest.approx(cost)
+
+
+def test_f1_threshold_equals_a_brute_force_search_with_scikit_learn(data) -> None:
+    from sklearn.metrics import f1_score
+
+    y, score = data
+    t, f1 = f1_threshold(y, score)
+    brute = max(f1_score(y, score >= c, zero_division=0.0) for c in np.unique(score))
+    assert f1 == pytest.approx(brute, rel=1e-12)
+    assert f1_score(y, score >= t) == pytest.approx(f1, rel=1e-12)
+
+
+def test_cost_curve_counts_errors_as_a_confusion_matrix_does(data) -> None:
+    y, score = data
+    thresholds = np.array([-np.inf, -1.0, 0.0, 0.3, 0.35, 1.0, np.inf])
+    curve = cost_curve(y, score, 2.0, 7.0, thresholds)
+    for row in curve.itertuples():
+        tn, fp, fn, tp = confusion_matrix(y, score >= row.threshold, labels=[0, 1]).ravel()
+        assert (row.fp, row.fn) == (fp, fn)
+        assert row.cost_per_1000 == pytest.approx(1000 * (2.0 * fp + 7.0 * fn) / len(y))
+        assert row.flag_rate == pytest.approx((tp + fp) / len(y))
+
+
+def test_cost_ratio_sweep_repeats_best_threshold_for_each_ratio(data) -> None:
+    y, score = data
+    ratios = np.array([0.1, 1.0, 3.0, 6.27, 50.0])
+    sweep = cost_ratio_sweep(y, score, ratios, cost_fp=2.0)
+    for row in sweep.itertuples():
+        t, cost = best_threshold(y, score, 2.0, 2.0 * row.ratio)
+        assert (row.threshold, row.cost_per_1000) == (t, pytest.approx(cost))
+        assert row.flag_nothing == pytest.approx(cost_per_1000(y, np.zeros_like(y), 2.0, 2.0 * row.ratio))
+        assert row.flag_everything == pytest.approx(cost_per_1000(y, np.ones_like(y), 2.0, 2.0 * row.ratio))
+    assert sweep["threshold"].is_monotonic_decreasing, "a dearer false negative never raises the threshold"

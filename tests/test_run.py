@@ -45,6 +45,7 @@ def test_a_run_writes_notebook_results_and_provenance(runs: Path) -> None:
     results = json.loads((run.folder / "results.json").read_text())
     assert results["x_squared"] == 9 and results["mode"] == "b" and results["rows"] == 400
     assert results["decision"]["choice"] == "echo"
+    assert results["cwd_is_run_folder"] is True, "the kernel runs in, and writes to, its run folder"
     prov = json.loads((run.folder / "provenance.json").read_text())
     assert prov["status"] == "ok" and prov["parameters"]["x"] == 3
     assert prov["case_data_sha256"] == run.case.sha256 and prov["versions"]["pandas"]

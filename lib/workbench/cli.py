@@ -1,4 +1,4 @@
-"""The `workbench` command: cases, params, run, report.
+"""The `workbench` command: cases, notebooks, params, run, sweep, report, export.
 
 Imports are lazy so that `workbench params` or a bad request answers at once, without loading
 pandas, papermill or a kernel.
@@ -60,23 +60,57 @@ def _params(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notebooks(args: argparse.Namespace) -> int:
+    from . import paths
+    from .hygiene import clean, problems, write_notebook
+    from .notebook import list_notebooks, read_notebook, resolve_notebook
+
+    targets = [resolve_notebook(n) for n in args.notebooks] or list_notebooks()
+    if args.action == "list":
+        from .cases import list_cases
+
+        cases = list_cases()
+        for nb in targets:
+            supported = [c["id"] for c in cases if nb.stem in c["notebooks"]]
+            print(f"{nb.stem}  [cases: {', '.join(supported) or 'none'}]")
+        return 0
+    bad = 0
+    for nb in targets:
+        content = read_notebook(nb)
+        if args.action == "clean":
+            cleaned = clean(content)
+            if cleaned != content:
+                write_notebook(cleaned, nb)
+                print(f"cleaned {paths.display(nb)}")
+        found = problems(clean(content) if args.action == "clean" else content)
+        bad += bool(found)
+        for p in found:
+            print(f"{paths.display(nb)}: {p}")
+    if args.action == "check" and not bad:
+        print(f"{len(targets)} notebooks clean")
+    return EXIT_FAILED if bad else 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from . import paths
+    from .hygiene import student_edition, write_notebook
+    from .notebook import list_notebooks, read_notebook, resolve_notebook
+
+    out = Path(args.student)
+    targets = [resolve_notebook(n) for n in args.notebooks] or list_notebooks()
+    for nb in targets:
+        write_notebook(student_edition(read_notebook(nb)), out / nb.name)
+    print(f"wrote {len(targets)} student editions to {paths.display(out)}")
+    return 0
+
+
 def _request(args: argparse.Namespace) -> dict:
     """The requested parameters: the -f file first, then -p pairs, then --case."""
-    import yaml
-
+    from .files import read_yaml_mapping
     from .notebook import resolve_notebook
     from .params import declared_parameters, parse_cli_value
 
-    request: dict = {}
-    if args.file:
-        path = Path(args.file)
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as e:
-            raise WorkbenchError(f"{args.file}: cannot read parameters file ({e})") from e
-        if not isinstance(loaded, dict):
-            raise WorkbenchError(f"{args.file}: expected a mapping of parameter names to values")
-        request.update(loaded)
+    request: dict = read_yaml_mapping(args.file, "parameters file") if args.file else {}
     declared = declared_parameters(resolve_notebook(args.notebook))
     for name, raw in args.param or []:
         request[name] = parse_cli_value(declared.get(name), raw)
@@ -105,6 +139,26 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from . import paths
+    from .sweep import load_spec, run_sweep
+
+    spec = load_spec(args.spec)
+    rows, folder = run_sweep(spec, workers=args.workers, scheduler=args.scheduler,
+                             runs_dir=Path(args.runs) if args.runs else None,
+                             out=Path(args.out) if args.out else None)
+    failed = [r for r in rows if r["status"] == "failed"]
+    reused = sum(r["status"] == "skipped" for r in rows)
+    print(f"sweep '{spec.name}': {len(rows)} runs, {len(rows) - len(failed)} ok ({reused} reused), "
+          f"{len(failed)} failed")
+    for r in failed:
+        e = r["error"] or {}
+        shown = ", ".join(f"{k}={v!r}" for k, v in r["params"].items())
+        print(f"  failed [{shown}]: cell {e.get('cell')}: {e.get('ename')}: {e.get('evalue')}", file=sys.stderr)
+    print(f"table: {paths.display(folder / 'table.csv')}; summary: {paths.display(folder / 'index.html')}")
+    return EXIT_FAILED if failed else 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from .report import main_job
 
@@ -123,6 +177,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="case folders or ids to check (default: all)")
     p.set_defaults(func=_cases)
 
+    p = sub.add_parser("notebooks", help="list notebooks, check that they are committed clean, or clean them")
+    p.add_argument("action", nargs="?", choices=["list", "check", "clean"], default="list")
+    p.add_argument("notebooks", nargs="*", help="notebooks (default: all)")
+    p.set_defaults(func=_notebooks)
+
+    p = sub.add_parser("export", help="write student editions (solution cells replaced by placeholders)")
+    p.add_argument("--student", required=True, metavar="OUT", help="folder for the student editions")
+    p.add_argument("notebooks", nargs="*", help="notebooks (default: all)")
+    p.set_defaults(func=_export)
+
     p = sub.add_parser("params", help="list a notebook's parameters")
     p.add_argument("notebook", help="path, stem (00_framing) or number (00)")
     p.set_defaults(func=_params)
@@ -136,6 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--html", action="store_true", help="also render notebook.html")
     p.add_argument("--out", help="runs folder (default: runs/ or $WORKBENCH_RUNS)")
     p.set_defaults(func=_run)
+
+    p = sub.add_parser("sweep", help="run a notebook over a grid of parameters (resumable), and aggregate")
+    p.add_argument("spec", help="sweep spec (YAML), e.g. sweeps/framing_data_size.yaml")
+    p.add_argument("--workers", type=int, help="parallel runs on this machine (default: the number of cores)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask distributed scheduler instead")
+    p.add_argument("--runs", help="runs folder (default: runs/ or $WORKBENCH_RUNS)")
+    p.add_argument("--out", help="sweep folder (default: <runs>/sweeps/<spec name>)")
+    p.set_defaults(func=_sweep)
 
     p = sub.add_parser("report", help="the main job: every notebook on every case it supports, and an index")
     p.add_argument("--workers", type=int, help="parallel runs (default: the number of cores)")

@@ -70,7 +70,7 @@ def preprocessor(case: Case, *, model: str = "linear", include_leaky: bool = Fal
     for col in text:
         steps.append((f"text_{col}", TfidfVectorizer(
             min_df=2, ngram_range=(1, 2), max_features=max_text_features, sublinear_tf=True,
-            dtype=float), col))
+            dtype=np.float64), col))
     return ColumnTransformer(steps, sparse_threshold=0.3)
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import boosting
-from .metrics import roc_auc
+from .metrics import ranking_scores
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,17 +71,19 @@ def _transformed(model: Any, X: pd.DataFrame) -> tuple[Any, np.ndarray, list[str
 
 
 def permutation_importance(model: Any, X: pd.DataFrame, y: np.ndarray, *, n_repeats: int = 5,
-                           seed: int = 0, score: Callable[[np.ndarray, np.ndarray], float] = roc_auc,
+                           seed: int = 0, score: Callable[[np.ndarray, np.ndarray], float] | None = None,
                            columns: list[str] | None = None) -> pd.DataFrame:
     """How much the held-out score drops when one column's values are shuffled.
 
-    Per column: `importance` (mean drop over `n_repeats` shuffles) and `sd`. The model sees all
-    other columns intact, so a column whose information another column duplicates scores low.
+    Per column: `importance` (mean drop over `n_repeats` shuffles) and `sd`; the score is ROC-AUC
+    unless `score(y, scores)` is given. The model sees all other columns intact, so a column whose
+    information another column duplicates scores low.
     """
     import pandas as pd
 
     cols = list(X.columns) if columns is None else list(columns)
     y = np.asarray(y)
+    score = score or (lambda yy, ss: ranking_scores(yy, ss)[0])  # ROC-AUC
     base = score(y, model.predict_proba(X)[:, 1])
     rng = np.random.default_rng(seed)
     fast = _transformed(model, X)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .features import value_groups
-from .metrics import roc_auc
+from .metrics import ranking_scores
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,6 +24,11 @@ __all__ = ["compare_splits", "duplicate_share", "flag_leaks", "one_feature_auc",
            "preprocessing_gap"]
 
 Scorer = Callable[[np.ndarray, np.ndarray], float]
+
+
+def _roc_auc(y: np.ndarray, score: np.ndarray) -> float:
+    """ROC-AUC (scikit-learn's value, ties included)."""
+    return ranking_scores(y, score)[0]
 
 
 def one_feature_scores(train: pd.Series, test: pd.Series, y_train: np.ndarray, kind: str, *,
@@ -55,7 +60,7 @@ def one_feature_auc(train: pd.DataFrame, test: pd.DataFrame, y_train: np.ndarray
         if kind not in ("numeric", "categorical"):
             continue  # text needs a vocabulary, not a one-column rate table
         _, s_test = one_feature_scores(train[col], test[col], y_train, kind, bins=bins, smoothing=smoothing)
-        rows.append({"feature": col, "kind": kind, "auc": roc_auc(y_test, s_test)})
+        rows.append({"feature": col, "kind": kind, "auc": _roc_auc(y_test, s_test)})
     table = pd.DataFrame(rows, columns=["feature", "kind", "auc"])
     return table.sort_values("auc", ascending=False, kind="stable").reset_index(drop=True)
 
@@ -107,7 +112,7 @@ def compare_splits(case: Case, measure: Callable[[pd.DataFrame, pd.DataFrame], A
 
 
 def preprocessing_gap(pre: Any, model: Any, X_train: pd.DataFrame, y_train: np.ndarray,
-                      X_test: pd.DataFrame, y_test: np.ndarray, *, score: Scorer = roc_auc) -> dict[str, float]:
+                      X_test: pd.DataFrame, y_test: np.ndarray, *, score: Scorer = _roc_auc) -> dict[str, float]:
     """Test score with preprocessing statistics fitted on training rows only vs on all rows.
 
     `train_only` fits `pre` and `model` together in a Pipeline on the training rows (the right way);

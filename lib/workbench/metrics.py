@@ -1,12 +1,25 @@
-"""Metrics: what a decision costs, the threshold that costs least, and a fast ROC-AUC."""
+"""Business-cost metrics and thresholds: what a decision costs, and the threshold that costs least."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-__all__ = ["bayes_threshold", "best_threshold", "confusion", "cost_per_1000", "evaluate", "roc_auc"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "bayes_threshold",
+    "best_threshold",
+    "confusion",
+    "cost_curve",
+    "cost_per_1000",
+    "cost_ratio_sweep",
+    "evaluate",
+    "f1_threshold",
+    "ranking_scores",
+]
 
 
 def bayes_threshold(cost_fp: float, cost_fn: float) -> float:
@@ -15,8 +28,8 @@ def bayes_threshold(cost_fp: float, cost_fn: float) -> float:
     It is the cost-optimal threshold for calibrated probabilities.
     """
     total = cost_fp + cost_fn
-    if total <= 0:
-        raise ValueError("at least one of cost_fp and cost_fn must be positive")
+    if total <= 0 or cost_fp < 0 or cost_fn < 0:
+        raise ValueError(f"costs must be >= 0 and not both 0, got cost_fp={cost_fp}, cost_fn={cost_fn}")
     return cost_fp / total
 
 
@@ -36,11 +49,8 @@ def cost_per_1000(y: np.ndarray, pred: np.ndarray, cost_fp: float, cost_fn: floa
     return 1000.0 * (fp * cost_fp + fn * cost_fn) / len(y)
 
 
-def best_threshold(y: np.ndarray, score: np.ndarray, cost_fp: float, cost_fn: float) -> tuple[float, float]:
-    """The threshold t minimising the cost of predicting positive when score >= t; returns (t, cost per 1000).
-
-    Every distinct score is tried, and +inf (flag nothing); ties go to the higher threshold.
-    """
+def _candidates(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Every distinct threshold, highest first (+inf: flag nothing), with its (tp, fp) when flagging score >= t."""
     y = np.asarray(y).astype(bool)
     score = np.asarray(score, dtype=float)
     order = np.argsort(-score, kind="stable")
@@ -48,40 +58,120 @@ def best_threshold(y: np.ndarray, score: np.ndarray, cost_fp: float, cost_fn: fl
     tp = np.cumsum(yy)
     fp = np.cumsum(~yy)
     last = np.r_[s[1:] != s[:-1], True]  # flag everything with score >= s[i]
-    cand_t = np.r_[np.inf, s[last]]
-    cand_fp = np.r_[0, fp[last]]
-    cand_fn = yy.sum() - np.r_[0, tp[last]]
-    cost = cand_fp * cost_fp + cand_fn * cost_fn
+    return np.r_[np.inf, s[last]], np.r_[0, tp[last]], np.r_[0, fp[last]], int(yy.sum())
+
+
+def best_threshold(y: np.ndarray, score: np.ndarray, cost_fp: float, cost_fn: float) -> tuple[float, float]:
+    """The threshold t minimising the cost of predicting positive when score >= t; returns (t, cost per 1000).
+
+    Every distinct score is tried, and +inf (flag nothing); ties go to the higher threshold.
+    """
+    cand_t, tp, fp, pos = _candidates(y, score)
+    cost = fp * cost_fp + (pos - tp) * cost_fn
     best = int(np.argmin(cost))
     return float(cand_t[best]), float(1000.0 * cost[best] / len(y))
 
 
-def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
-    """ROC-AUC from ranks (Mann-Whitney, ties averaged): scikit-learn's value without its input checks.
+def f1_threshold(y: np.ndarray, score: np.ndarray) -> tuple[float, float]:
+    """The threshold t maximising F1 when predicting positive for score >= t; returns (t, F1).
 
-    Cheap enough to call hundreds of times (permutation importance); y must hold both classes.
+    Every distinct score is tried; ties go to the higher threshold.
+    """
+    cand_t, tp, fp, pos = _candidates(y, score)
+    denom = 2 * tp + fp + (pos - tp)
+    f1 = np.divide(2.0 * tp, denom, out=np.zeros(len(tp)), where=denom > 0)
+    best = int(np.argmax(f1))
+    return float(cand_t[best]), float(f1[best])
+
+
+def cost_curve(y: np.ndarray, score: np.ndarray, cost_fp: float, cost_fn: float,
+               thresholds: np.ndarray | None = None) -> pd.DataFrame:
+    """Cost per 1,000 decisions, and the share flagged, when flagging score >= t for each threshold t.
+
+    The default thresholds are 201 points evenly spaced on [0, 1] (for probabilities).
     """
     import pandas as pd
 
     y = np.asarray(y).astype(bool)
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if not n_pos or not n_neg:
-        raise ValueError("roc_auc needs both classes in y")
-    ranks = pd.Series(np.asarray(score, dtype=float)).rank().to_numpy()
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    score = np.asarray(score, dtype=float)
+    t = np.linspace(0.0, 1.0, 201) if thresholds is None else np.asarray(thresholds, dtype=float)
+    pos, neg = np.sort(score[y]), np.sort(score[~y])
+    tp = len(pos) - np.searchsorted(pos, t, side="left")
+    fp = len(neg) - np.searchsorted(neg, t, side="left")
+    fn = len(pos) - tp
+    n = len(y)
+    return pd.DataFrame({
+        "threshold": t,
+        "flag_rate": (tp + fp) / n,
+        "fp": fp,
+        "fn": fn,
+        "cost_per_1000": 1000.0 * (fp * cost_fp + fn * cost_fn) / n,
+    })
 
 
-def evaluate(y: np.ndarray, score: np.ndarray, pred: np.ndarray, cost_fp: float, cost_fn: float) -> dict[str, Any]:
-    """Ranking metrics of scores and decision metrics of 0/1 predictions, with the business cost."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
+def cost_ratio_sweep(y: np.ndarray, score: np.ndarray, ratios: np.ndarray, cost_fp: float = 1.0) -> pd.DataFrame:
+    """For each cost ratio c_fn / c_fp: the cost-optimal threshold (as `best_threshold`), its cost,
+    the share flagged, and the costs of the two trivial policies, flag nothing and flag everything.
 
+    Costs are per 1,000 decisions with a false positive costing `cost_fp`.
+    """
+    import pandas as pd
+
+    cand_t, tp, fp, pos = _candidates(y, score)
+    n = len(np.asarray(y))
+    ratios = np.asarray(ratios, dtype=float)
+    best = np.array([np.argmin(fp * cost_fp + (pos - tp) * r * cost_fp) for r in ratios], dtype=int)
+    return pd.DataFrame({
+        "ratio": ratios,
+        "threshold": cand_t[best],
+        "cost_per_1000": 1000.0 * (fp[best] + (pos - tp[best]) * ratios) * cost_fp / n,
+        "flag_rate": (tp + fp)[best] / n,
+        "flag_nothing": 1000.0 * pos * ratios * cost_fp / n,
+        "flag_everything": 1000.0 * (n - pos) * cost_fp / n,
+    })
+
+
+def ranking_scores(y: np.ndarray, score: np.ndarray) -> tuple[float, float]:
+    """ROC-AUC and PR-AUC (average precision) of scores, ties handled as scikit-learn does.
+
+    ROC-AUC is the trapezoidal area under (false positive rate, true positive rate) over every
+    distinct threshold; average precision sums precision times the gain in recall at each one.
+    """
+    _, tp, fp, pos = _candidates(y, score)
+    neg = len(np.asarray(y)) - pos
+    if pos == 0 or neg == 0:
+        raise ValueError("ROC-AUC and PR-AUC need both classes in y, got only one")
+    tpr, fpr = tp / pos, fp / neg
+    roc_auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+    pr_auc = float(np.sum(np.diff(tp) / pos * tp[1:] / (tp[1:] + fp[1:])))
+    return roc_auc, pr_auc
+
+
+def evaluate(y: np.ndarray, score: np.ndarray, pred: np.ndarray, cost_fp: float, cost_fn: float, *,
+             probabilities: bool = False) -> dict[str, Any]:
+    """Ranking metrics of scores and decision metrics of 0/1 predictions, with the business cost.
+
+    With `probabilities`, the scores are also judged as probabilities (log-loss and Brier score).
+    """
     tn, fp, fn, tp = confusion(y, pred)
-    return {
-        "roc_auc": float(roc_auc_score(y, score)),
-        "pr_auc": float(average_precision_score(y, score)),
+    roc_auc, pr_auc = ranking_scores(y, score)
+    out = {
+        "roc_auc": roc_auc,
+        "pr_auc": pr_auc,
         "accuracy": (tp + tn) / len(y),
         "precision": tp / (tp + fp) if tp + fp else 0.0,
         "recall": tp / (tp + fn) if tp + fn else 0.0,
+        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
         "flag_rate": (tp + fp) / len(y),
         "cost_per_1000": 1000.0 * (fp * cost_fp + fn * cost_fn) / len(y),
     }
+    if probabilities:
+        yy = np.asarray(y).astype(bool)
+        p = np.asarray(score, dtype=float)
+        if p.size and (p.min() < 0 or p.max() > 1):
+            raise ValueError("probabilities must lie in [0, 1]")
+        eps = np.finfo(float).eps
+        q = np.clip(np.where(yy, p, 1 - p), eps, 1.0)  # the probability given to what happened
+        out["log_loss"] = float(-np.mean(np.log(q)))
+        out["brier"] = float(np.mean((p - yy) ** 2))
+    return out

@@ -8,7 +8,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-__all__ = ["bar", "style"]
+__all__ = ["bar", "intervals", "reliability", "style"]
 
 
 def style() -> None:
@@ -37,4 +37,48 @@ def bar(frame: pd.DataFrame, x: str, y: str, *, ax: Axes | None = None, title: s
     ax.set_ylabel("")
     ax.set_title(title)
     ax.margins(x=0.15)
+    return ax
+
+
+def reliability(curves: dict[str, pd.DataFrame], *, ax: Axes | None = None, title: str = "") -> Axes:
+    """A reliability diagram: observed positive rate against mean predicted probability, one line per
+    curve (frames from `calibration.reliability_bins`), marker area by the number of cases."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots()
+    top = max(float(max(c["mean_predicted"].max(), c["observed_rate"].max())) for c in curves.values())
+    top = min(1.0, 1.1 * top)
+    ax.plot([0, top], [0, top], color="grey", ls="--", lw=1, label="calibrated")
+    for name, c in curves.items():
+        size = 10 + 200 * c["count"] / c["count"].sum()
+        (line,) = ax.plot(c["mean_predicted"], c["observed_rate"], marker="", label=name)
+        ax.scatter(c["mean_predicted"], c["observed_rate"], s=size, color=line.get_color(), zorder=3)
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_xlabel("mean predicted probability")
+    ax.set_ylabel("observed positive rate")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def intervals(frame: pd.DataFrame, label: str, value: str, lo: str, hi: str, *, ax: Axes | None = None,
+              title: str = "", reference: float | None = None, highlight: str | None = None) -> Axes:
+    """Point estimates with interval bars, one row per label, an optional reference line, one row highlighted."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots()
+    pos = range(len(frame))
+    colors = ["#cc3311" if v == highlight else "#3366cc" for v in frame[label]]
+    err = [frame[value] - frame[lo], frame[hi] - frame[value]]
+    ax.errorbar(frame[value], pos, xerr=err, fmt="none", ecolor="#9db4d9", elinewidth=3)
+    ax.scatter(frame[value], pos, color=colors, zorder=3)
+    ax.set_yticks(list(pos), frame[label].astype(str))
+    ax.invert_yaxis()
+    if reference is not None:
+        ax.axvline(reference, color="grey", ls="--", lw=1)
+    ax.set_xlabel(value)
+    ax.set_title(title)
     return ax

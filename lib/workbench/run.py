@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 PACKAGES = ("workbench", "pandas", "numpy", "scipy", "scikit-learn", "lightgbm", "matplotlib",
-            "seaborn", "evidently", "papermill", "nbclient", "ipykernel", "pyarrow")
+            "seaborn", "evidently", "cleanlab", "dask", "papermill", "nbclient", "ipykernel", "pyarrow")
 
 
 @dataclass
@@ -144,12 +144,17 @@ def _source_cell(nb: dict[str, Any], index: int) -> int:
     )
 
 
-def _kernel_manager_class() -> type:
-    """Kernels on Unix sockets (on POSIX): no TCP ports to race for in parallel runs, no plain-text warning."""
+def _kernel_manager_class(env: dict[str, str], cwd: Path) -> type:
+    """A kernel manager that starts the kernel in `cwd` with `env` added, on Unix sockets where possible.
+
+    Passing env and cwd to the kernel (not setting them on this process) keeps concurrent runs in
+    one process (Dask threads) apart; Unix sockets avoid racing for TCP ports and ipykernel's
+    plain-text-TCP warning.
+    """
     from jupyter_client import AsyncKernelManager
     from jupyter_core.paths import jupyter_runtime_dir
 
-    class SocketKernelManager(AsyncKernelManager):
+    class RunKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             if os.name == "posix":
@@ -158,7 +163,12 @@ def _kernel_manager_class() -> type:
                 self.transport = "ipc"
                 self.ip = str(runtime / f"wb-{uuid.uuid4().hex[:12]}")
 
-    return SocketKernelManager
+        async def start_kernel(self, **kw: Any) -> None:
+            kw["env"] = {**kw.get("env", os.environ), **env}
+            kw["cwd"] = str(cwd)
+            await super().start_kernel(**kw)
+
+    return RunKernelManager
 
 
 def render_html(notebook: Path, out: Path) -> None:
@@ -170,9 +180,21 @@ def render_html(notebook: Path, out: Path) -> None:
     out.write_text(body, encoding="utf-8")
 
 
+def _import_papermill():
+    """papermill, without jsonschema's optional IRI format checker.
+
+    jsonschema imports rfc3987_syntax when it is installed, which builds a parser at import (~0.6 s
+    of every run's start-up here); nothing in this process validates IRI formats, so it is kept out.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    import papermill
+
+    return papermill
+
+
 def execute(run: Run, *, html: bool = False, timeout: int = 1800) -> RunResult:
     """Execute a planned run with papermill into its folder; never raises for a failing notebook."""
-    import papermill
+    papermill = _import_papermill()
     from papermill.exceptions import PapermillExecutionError
 
     parent = run.folder.parent
@@ -180,22 +202,20 @@ def execute(run: Run, *, html: bool = False, timeout: int = 1800) -> RunResult:
     tmp = parent / f".tmp-{run.folder.name}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     out_nb = tmp / "notebook.ipynb"
-    os.environ[RUN_DIR_ENV] = str(tmp)
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures inline, even if Agg is set
+    # figures inline even when the caller's environment says MPLBACKEND=Agg
+    kernel_env = {RUN_DIR_ENV: str(tmp), "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     started = time.time()
     error = None
     try:
         papermill.execute_notebook(
-            str(run.notebook), str(out_nb), parameters=run.params, cwd=str(tmp), kernel_name="python3",
+            str(run.notebook), str(out_nb), parameters=run.params, kernel_name="python3",
             progress_bar=False, log_output=False, execution_timeout=timeout, start_timeout=120,
-            kernel_manager_class=_kernel_manager_class(),
+            kernel_manager_class=_kernel_manager_class(kernel_env, tmp),
         )
     except PapermillExecutionError as e:
         error = {"cell": None, "ename": e.ename, "evalue": e.evalue, "source": ""}
     except Exception as e:  # noqa: BLE001 - kernel death, timeouts: the run failed, say why
         error = {"cell": None, "ename": type(e).__name__, "evalue": str(e), "source": ""}
-    finally:
-        os.environ.pop(RUN_DIR_ENV, None)
     duration = time.time() - started
 
     results: dict[str, Any] = {}
@@ -232,15 +252,25 @@ def execute(run: Run, *, html: bool = False, timeout: int = 1800) -> RunResult:
     return RunResult(run, status, results, error, duration)
 
 
-def _publish(tmp: Path, folder: Path) -> None:
-    """Move a complete run folder into place, replacing an older run of the same request."""
-    old = None
-    if folder.exists():
+def _publish(tmp: Path, folder: Path, attempts: int = 5) -> None:
+    """Move a complete run folder into place, replacing an older run of the same request.
+
+    Two processes may publish the same run at once (a resumed sweep and an orphaned worker of a
+    killed one): each rename is atomic, and a lost race is retried.
+    """
+    for attempt in range(attempts):
         old = folder.parent / f".old-{folder.name}-{uuid.uuid4().hex[:8]}"
-        folder.rename(old)
-    tmp.rename(folder)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        try:
+            if folder.exists():
+                folder.rename(old)
+            tmp.rename(folder)
+            break
+        except OSError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+    for stale in folder.parent.glob(f".old-{folder.name}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def run_failed_message(result: RunResult) -> str:
