@@ -24,8 +24,8 @@ from .conftest import REPO, make_case
 pytestmark = pytest.mark.notebook
 
 NOTEBOOK = "04_retraining"
-SMALL = {"start": "2013-06-01", "end": "2013-07-31", "warmup_days": 20, "window_days": 14, "cadences": [7, 0],
-         "freshness_ages": [0, 14], "rows_per_day": 100, "trees": 10}
+HOURLY = {"warmup_days": 14, "window_days": 10, "cadences": [1, 7, 0], "compare_cadence": 7,
+          "freshness_ages": [0, 7, 21], "rows_per_day": 0, "trees": 10}
 
 
 def raw_flights() -> tuple[dict, pd.DataFrame]:
@@ -43,6 +43,16 @@ def defaults() -> dict:
     cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
     tree = ast.parse("".join(cell["source"]))
     return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body}
+
+
+@pytest.fixture(scope="module")
+def hourly(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """A run on a small synthetic case with a time column (hourly rows over 60 days)."""
+    tmp = tmp_path_factory.mktemp("hourly")
+    folder = make_case(tmp / "cases" / "hourly", n=24 * 60, notebooks=[NOTEBOOK])
+    result = execute(plan_run(NOTEBOOK, {"case": str(folder), **HOURLY}, runs_dir=tmp / "runs"))
+    assert result.ok, result.error
+    return folder, result.results
 
 
 @pytest.fixture(scope="module")
@@ -123,36 +133,30 @@ def test_costs_add_up_and_the_cheapest_cadence_is_chosen(flights) -> None:
     assert r["decision"]["evidence"] and r["decision"]["would_change"]
 
 
-def test_small_run_is_deterministic_and_runs_under_plain_papermill(tmp_path: Path) -> None:
-    result = execute(plan_run(NOTEBOOK, {"case": "flights", **SMALL}, runs_dir=tmp_path / "runs"))
-    assert result.ok, result.error
+def test_runs_on_another_time_stamped_case(hourly) -> None:
+    _, r = hourly
+    ages, warmup, window = HOURLY["freshness_ages"], HOURLY["warmup_days"], HOURLY["window_days"]
+    assert (r["n_rows"], r["n_days"], r["n_predicted"]) == (24 * 60, 60, 24 * (60 - warmup))
+    assert r["cadence_runs"] == [60 - warmup, math.ceil((60 - warmup) / 7), 1]
+    test_from = max(ages) + window
+    windows = set(range(warmup, 60)) | {b - a for b in range(test_from, 60) for a in ages}  # by their end day
+    assert r["models_fitted"] == len(windows)
+    assert r["stateless_rows_per_update"] == 24 * window and r["stateful_rows_per_update"] == 24 * 7
+
+
+def test_is_deterministic_and_runs_under_plain_papermill(hourly, tmp_path: Path) -> None:
+    folder, first = hourly
     out = tmp_path / "out.ipynb"
     proc = subprocess.run(
-        [sys.executable, "-m", "papermill", str(REPO / "notebooks" / f"{NOTEBOOK}.ipynb"), str(out), "-y", yaml.safe_dump(SMALL),
-         "--cwd", str(tmp_path)],
+        [sys.executable, "-m", "papermill", str(REPO / "notebooks" / f"{NOTEBOOK}.ipynb"), str(out),
+         "-y", yaml.safe_dump({"case": str(folder), **HOURLY}), "--cwd", str(tmp_path)],
         capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     again = read_records(read_notebook(out))
 
-    def steady(records: dict) -> dict:
+    def steady(records: dict) -> dict:  # everything but measured seconds
         return {k: v for k, v in records.items() if not k.endswith("_seconds_per_update")}
 
-    assert steady(again) == steady(result.results), "same parameters and seed, same results"
-    assert again["n_days"] == 61 and again["cadence_runs"] == [6, 1]
-
-
-def test_runs_on_another_time_stamped_case(tmp_path: Path) -> None:
-    folder = make_case(tmp_path / "cases" / "hourly", n=24 * 60, notebooks=[NOTEBOOK])
-    ages = [0, 7, 21]
-    params = {"case": str(folder), "warmup_days": 14, "window_days": 10, "cadences": [1, 7, 0],
-              "compare_cadence": 7, "freshness_ages": ages, "rows_per_day": 0, "trees": 10}
-    result = execute(plan_run(NOTEBOOK, params, runs_dir=tmp_path / "runs"))
-    assert result.ok, result.error
-    r = result.results
-    assert (r["n_rows"], r["n_days"], r["n_predicted"]) == (24 * 60, 60, 24 * 46)
-    assert r["cadence_runs"] == [46, 7, 1]
-    test_from = max(ages) + 10
-    windows = set(range(14, 60)) | {b - a for b in range(test_from, 60) for a in ages}  # by their last day + 1
-    assert r["models_fitted"] == len(windows)
-    assert r["stateless_rows_per_update"] == 24 * 10 and r["stateful_rows_per_update"] == 24 * 7
+    assert steady(again) == steady(first), "same parameters and seed, same results"
+    assert again["decision"]["choice"]
