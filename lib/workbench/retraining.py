@@ -19,8 +19,6 @@ import numpy as np
 from .errors import WorkbenchError
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from .timelines import Timeline
 
 __all__ = ["WINDOWS", "Backtester", "Replay", "Update", "freshness_plan", "n_updates", "plan"]
@@ -108,18 +106,6 @@ class Replay:
     rows: np.ndarray  # training rows each update read
     seconds: np.ndarray  # training time of each update (a shared fit counts its one-off time)
     trees: np.ndarray  # trees in each update's model
-
-    def table(self, tl: Timeline) -> pd.DataFrame:
-        """One line per update: dates, style, rows read, seconds, trees."""
-        import pandas as pd
-
-        return pd.DataFrame({
-            "deployed": [tl.date(u.day) for u in self.updates],
-            "train_from": [tl.date(u.train_from) for u in self.updates],
-            "train_to": [tl.date(u.train_to - 1) for u in self.updates],
-            "style": ["warm" if u.warm else "cold" for u in self.updates],
-            "rows": self.rows, "seconds": self.seconds, "trees": self.trees,
-        })
 
 
 class Backtester:
