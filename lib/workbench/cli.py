@@ -144,6 +144,15 @@ def _sweep(args: argparse.Namespace) -> int:
     from .sweep import load_spec, run_sweep
 
     spec = load_spec(args.spec)
+    if args.dry_run:
+        from .run import is_finished
+        from .sweep import plan
+
+        planned = plan(spec, Path(args.runs).resolve() if args.runs else paths.runs_dir())
+        done = sum(is_finished(r) for r in planned)
+        print(f"sweep '{spec.name}': {len(planned)} valid runs of {planned[0].notebook.name}, "
+              f"{done} already finished, {len(planned) - done} to run")
+        return 0
     rows, folder = run_sweep(spec, workers=args.workers, scheduler=args.scheduler,
                              runs_dir=Path(args.runs) if args.runs else None,
                              out=Path(args.out) if args.out else None)
@@ -207,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask distributed scheduler instead")
     p.add_argument("--runs", help="runs folder (default: runs/ or $WORKBENCH_RUNS)")
     p.add_argument("--out", help="sweep folder (default: <runs>/sweeps/<spec name>)")
+    p.add_argument("--dry-run", action="store_true", help="validate and count the runs; run nothing")
     p.set_defaults(func=_sweep)
 
     p = sub.add_parser("report", help="the main job: every notebook on every case it supports, and an index")

@@ -144,8 +144,9 @@ def _source_cell(nb: dict[str, Any], index: int) -> int:
     )
 
 
-def _kernel_manager_class(env: dict[str, str], cwd: Path) -> type:
-    """A kernel manager that starts the kernel in `cwd` with `env` added, on Unix sockets where possible.
+def _kernel_manager_class(env: dict[str, str], cwd: Path, log: Any) -> type:
+    """A kernel manager that starts the kernel in `cwd` with `env` added, its own stdout and stderr
+    going to `log` (kernel.log in the run folder), on Unix sockets where possible.
 
     Passing env and cwd to the kernel (not setting them on this process) keeps concurrent runs in
     one process (Dask threads) apart; Unix sockets avoid racing for TCP ports and ipykernel's
@@ -166,6 +167,7 @@ def _kernel_manager_class(env: dict[str, str], cwd: Path) -> type:
         async def start_kernel(self, **kw: Any) -> None:
             kw["env"] = {**kw.get("env", os.environ), **env}
             kw["cwd"] = str(cwd)
+            kw["stdout"] = kw["stderr"] = log
             await super().start_kernel(**kw)
 
     return RunKernelManager
@@ -206,16 +208,19 @@ def execute(run: Run, *, html: bool = False, timeout: int = 1800) -> RunResult:
     kernel_env = {RUN_DIR_ENV: str(tmp), "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     started = time.time()
     error = None
+    kernel_log = open(tmp / "kernel.log", "wb")  # noqa: SIM115 - closed below, after the kernel is gone
     try:
         papermill.execute_notebook(
             str(run.notebook), str(out_nb), parameters=run.params, kernel_name="python3",
             progress_bar=False, log_output=False, execution_timeout=timeout, start_timeout=120,
-            kernel_manager_class=_kernel_manager_class(kernel_env, tmp),
+            kernel_manager_class=_kernel_manager_class(kernel_env, tmp, kernel_log),
         )
     except PapermillExecutionError as e:
         error = {"cell": None, "ename": e.ename, "evalue": e.evalue, "source": ""}
     except Exception as e:  # noqa: BLE001 - kernel death, timeouts: the run failed, say why
         error = {"cell": None, "ename": type(e).__name__, "evalue": str(e), "source": ""}
+    finally:
+        kernel_log.close()
     duration = time.time() - started
 
     results: dict[str, Any] = {}
