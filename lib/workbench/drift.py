@@ -103,8 +103,9 @@ class Reference:
         self.numeric = [c for c, k in columns.items() if k == "numeric"]
         self.categorical = [c for c, k in columns.items() if k == "categorical"]
         self._num = [Sample(frame[c], pd.api.types.is_integer_dtype(frame[c])) for c in self.numeric]
-        self._num_index = {c: j for j, c in enumerate(self.numeric)}
-        self._cat_index = {c: j for j, c in enumerate(self.categorical)}
+        names = list(columns)
+        self._num_at = np.array([names.index(c) for c in self.numeric], dtype=np.intp)  # rows of score arrays
+        self._cat_at = np.array([names.index(c) for c in self.categorical], dtype=np.intp)
         self._keys = []
         for c in self.categorical:
             counts = frame[c].value_counts(sort=False, dropna=True)
@@ -161,8 +162,7 @@ class Reference:
             raise ValueError(f"unknown drift methods {sorted(unknown)} (known: {', '.join(METHODS)})")
         out = np.full((len(self.columns), len(methods)), np.nan)
         col = {m: j for j, m in enumerate(methods)}
-        cat_at = np.array([i for i, c in enumerate(self.columns) if c in self._cat_index], dtype=np.intp)
-        num_at = np.array([i for i, c in enumerate(self.columns) if c in self._num_index], dtype=np.intp)
+        cat_at, num_at = self._cat_at, self._num_at
         if self.categorical and ({"chisquare", "psi"} & set(methods)):
             codes = (enc.codes if rows is None else enc.codes[rows]).ravel()
             cur = np.bincount(codes[codes >= 0], minlength=len(enc.ref_counts)).astype(float)
@@ -179,30 +179,43 @@ class Reference:
             if "psi" in col:
                 out[num_at, col["psi"]] = [psi_binned(r, c) for r, c in zip(self._num, cur_num)]
             if {"ks", "wasserstein"} & set(methods):
-                for j, p, w in self._ks_wasserstein(cur_num, ks_thresholds):
+                for j, p, w in self._ks_wasserstein(cur_num, ks_thresholds, "wasserstein" in col):
                     if "ks" in col:
                         out[num_at[j], col["ks"]] = p
                     if "wasserstein" in col:
                         out[num_at[j], col["wasserstein"]] = w
         return out
 
-    def _ks_wasserstein(self, cur_num: list[Sample], thresholds: tuple[float, ...] | None):
-        """(numeric column index, KS p-value, normed Wasserstein distance) for every numeric column."""
-        from scipy import stats
+    def _ks_wasserstein(self, cur_num: list[Sample], thresholds: tuple[float, ...] | None, wasserstein: bool):
+        """(numeric column index, KS p-value, normed Wasserstein distance or NaN) for every numeric column.
 
-        groups: dict[tuple[int, int], list[int]] = {}  # columns of equal sizes are merged together
+        Columns of equal sizes are merged together, in batches of about `_BATCH_CELLS` values.
+        """
+        groups: dict[tuple[int, int], list[int]] = {}
         for j, (r, c) in enumerate(zip(self._num, cur_num)):
             groups.setdefault((r.n, c.n), []).append(j)
+        batches = []
         for (n1, n2), cols in groups.items():
             step = max(1, _BATCH_CELLS // (n1 + n2))
-            for i in range(0, len(cols), step):
-                batch = cols[i:i + step]
-                d, w = merged_stats(np.stack([self._num[j].sorted for j in batch]), np.stack([cur_num[j].sorted for j in batch]))
-                if max(n1, n2) > KS_EXACT_MAX_N:
-                    p = ks_pvalues(d, n1, n2, thresholds)
-                else:  # scipy's exact distribution for small samples
-                    p = [stats.ks_2samp(self._num[j].sorted, cur_num[j].sorted).pvalue for j in batch]
-                yield from zip(batch, np.asarray(p, dtype=float), w / np.maximum([self._num[j].std for j in batch], 0.001))
+            batches += [(n1, n2, cols[i:i + step]) for i in range(0, len(cols), step)]
+
+        def run(item: tuple[int, int, list[int]]) -> list[tuple[int, float, float]]:
+            from scipy import stats
+
+            n1, n2, batch = item
+            exact = max(n1, n2) <= KS_EXACT_MAX_N  # scipy's exact distribution for small samples
+            if wasserstein or not exact:
+                d, w = merged_stats(np.stack([self._num[j].sorted for j in batch]),
+                                    np.stack([cur_num[j].sorted for j in batch]), wasserstein)
+            if exact:
+                p = [stats.ks_2samp(self._num[j].sorted, cur_num[j].sorted).pvalue for j in batch]
+            else:
+                p = ks_pvalues(d, n1, n2, thresholds)
+            w = w / np.maximum([self._num[j].std for j in batch], 0.001) if wasserstein else [np.nan] * len(batch)
+            return list(zip(batch, np.asarray(p, dtype=float), w))
+
+        for batch in batches:
+            yield from run(batch)
 
     def judge(self, scores: pd.DataFrame, detector: Detector) -> pd.DataFrame:
         """Per column: kind, method, score, threshold and the verdict of `detector`, from `scores`."""

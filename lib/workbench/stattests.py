@@ -9,6 +9,7 @@ columns at once (`psi_cells`, `chi_square_cells`) and on sorted samples (`Sample
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -49,13 +50,20 @@ class Sample:
 
     def __init__(self, values: Any, integer: bool) -> None:
         x = np.asarray(values, dtype=float)
-        self.sorted = np.sort(x[np.isfinite(x)])
+        finite = np.isfinite(x)
+        self.sorted = np.sort(x if finite.all() else x[finite])
         if self.sorted.size == 0:
             raise ValueError("a numeric column has no finite values")
         self.n = self.sorted.size
-        self.std = float(np.std(self.sorted))
-        self.nunique = int(1 + np.count_nonzero(self.sorted[1:] != self.sorted[:-1]))
         self.integer = integer
+
+    @cached_property
+    def std(self) -> float:
+        return float(np.std(self.sorted))
+
+    @cached_property
+    def nunique(self) -> int:
+        return int(1 + np.count_nonzero(self.sorted[1:] != self.sorted[:-1]))
 
 
 def _runs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -80,17 +88,21 @@ def psi_binned(ref: Sample, cur: Sample) -> float:
     return float(psi_cells(r, c, np.zeros(r.size, dtype=np.intp), 1)[0])
 
 
-def merged_stats(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def merged_stats(ref: np.ndarray, cur: np.ndarray, wasserstein: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """KS statistic and unnormalised Wasserstein-1 distance, row by row, of sorted (k, n1) and (k, n2) arrays."""
     n1, n2 = ref.shape[1], cur.shape[1]
     z = np.concatenate([ref, cur], axis=1)
     order = np.argsort(z, axis=1, kind="stable")  # merging two sorted runs: linear time
     z = np.take_along_axis(z, order, axis=1)
-    cum_cur = np.cumsum(order >= n1, axis=1)
-    diff = np.abs((np.arange(1, n1 + n2 + 1) - cum_cur) / n1 - cum_cur / n2)
-    wasser = np.sum(diff[:, :-1] * np.diff(z, axis=1), axis=1)
-    diff[:, :-1][z[:, 1:] == z[:, :-1]] = 0.0  # ECDFs are compared after the last of tied values
-    return diff.max(axis=1), wasser
+    # F_ref - F_cur after the k-th merged value, c of them from cur: (k - c) / n1 - c / n2
+    diff = np.cumsum(order >= n1, axis=1, dtype=float)
+    diff *= -(1 / n1 + 1 / n2)
+    diff += np.arange(1, n1 + n2 + 1) / n1
+    np.abs(diff, out=diff)
+    wasser = np.sum(diff[:, :-1] * np.diff(z, axis=1), axis=1) if wasserstein else None
+    last = np.ones(z.shape, dtype=bool)  # ECDFs are compared after the last of tied values
+    np.not_equal(z[:, 1:], z[:, :-1], out=last[:, :-1])
+    return np.max(diff, axis=1, where=last, initial=0.0), wasser
 
 
 def ks_pvalues(d: np.ndarray, n1: int, n2: int, thresholds: tuple[float, ...] | None) -> np.ndarray:
