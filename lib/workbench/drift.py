@@ -179,15 +179,16 @@ class Reference:
             if "psi" in col:
                 out[num_at, col["psi"]] = [psi_binned(r, c) for r, c in zip(self._num, cur_num)]
             if {"ks", "wasserstein"} & set(methods):
-                for j, p, w in self._ks_wasserstein(cur_num, ks_thresholds, "wasserstein" in col):
+                for j, p, w in self._ks_wasserstein(cur_num, ks_thresholds, "ks" in col, "wasserstein" in col):
                     if "ks" in col:
                         out[num_at[j], col["ks"]] = p
                     if "wasserstein" in col:
                         out[num_at[j], col["wasserstein"]] = w
         return out
 
-    def _ks_wasserstein(self, cur_num: list[Sample], thresholds: tuple[float, ...] | None, wasserstein: bool):
-        """(numeric column index, KS p-value, normed Wasserstein distance or NaN) for every numeric column.
+    def _ks_wasserstein(self, cur_num: list[Sample], thresholds: tuple[float, ...] | None, ks: bool,
+                        wasserstein: bool):
+        """(numeric column index, KS p-value, normed Wasserstein distance) for every numeric column (NaN: not asked).
 
         Columns of equal sizes are merged together, in batches of about `_BATCH_CELLS` values.
         """
@@ -204,10 +205,12 @@ class Reference:
 
             n1, n2, batch = item
             exact = max(n1, n2) <= KS_EXACT_MAX_N  # scipy's exact distribution for small samples
-            if wasserstein or not exact:
+            if wasserstein or (ks and not exact):
                 d, w = merged_stats(np.stack([self._num[j].sorted for j in batch]),
                                     np.stack([cur_num[j].sorted for j in batch]), wasserstein)
-            if exact:
+            if not ks:
+                p = [np.nan] * len(batch)
+            elif exact:
                 p = [stats.ks_2samp(self._num[j].sorted, cur_num[j].sorted).pvalue for j in batch]
             else:
                 p = ks_pvalues(d, n1, n2, thresholds)
@@ -237,7 +240,8 @@ class Reference:
         """Score `current` (or `rows` of it) with `detector` and judge every column; see `compare`."""
         detector = detector or Detector()
         methods = tuple(dict.fromkeys((detector.num_method, detector.cat_method)))
-        return self.judge(self.scores(current, rows, methods, (detector.threshold("numeric"),)), detector)
+        ks_thresholds = (detector.threshold("numeric"),) if detector.num_method == "ks" else ()
+        return self.judge(self.scores(current, rows, methods, ks_thresholds), detector)
 
 
 def compare(reference: Reference | pd.DataFrame, current: pd.DataFrame, detector: Detector | None = None,
