@@ -9,9 +9,10 @@ from workbench.cases import list_cases, load_case, sha256_file
 
 from .conftest import REPO
 
-BUNDLED = ["flights", "lending", "reviews"]
+BUNDLED = ["census", "flights", "lending", "reviews"]
 # expected (rows, positive rate) as documented in each DATASHEET.md
-EXPECTED = {"flights": (327_346, 0.2371), "lending": (9_857, 0.0525), "reviews": (5_000, 0.3484)}
+EXPECTED = {"census": (277_677, 0.5013), "flights": (327_346, 0.2371), "lending": (9_857, 0.0525),
+            "reviews": (5_000, 0.3484)}
 
 
 def test_the_bundled_cases_are_listed() -> None:
@@ -51,6 +52,22 @@ def test_flights_declares_its_leak_and_time_order() -> None:
     assert times.min() == pd.Timestamp("2013-01-01 05:15") and times.dt.year.eq(2013).all()
     monthly = case.frame().groupby(times.dt.month)[case.target].mean()
     assert monthly.min() < 0.16 and monthly.max() > 0.28, "a year of real seasonal drift"
+
+
+def test_census_is_four_survey_years_with_a_slow_real_shift() -> None:
+    case = load_case("census")
+    df = case.frame()
+    years = df[case.time_column]
+    assert years.is_monotonic_increasing and (years.dt.month == 1).all() and (years.dt.day == 1).all()
+    rows = years.dt.year.value_counts().sort_index()
+    assert rows.to_dict() == {2015: 68_785, 2016: 69_126, 2017: 69_635, 2018: 70_131}, "as in the nannyml files"
+    assert df["person_id"].tolist() == list(range(len(df)))
+    assert not df.isna().any().any()
+    assert set(case.sensitive) == {"SEX", "RAC1P"} <= set(case.feature_columns())
+    assert df.loc[df["AGEP"] < 16, case.target].eq(0).all(), "children are never at work"
+    assert (df["SCHL"] == "0").eq(df["AGEP"] < 3).all(), "education is N/A (0) exactly for the under-3s"
+    by_year = df.groupby(years.dt.year)[case.target].mean()
+    assert by_year.is_monotonic_increasing and 0.004 < by_year.max() - by_year.min() < 0.02, "small, real shift"
 
 
 def test_the_data_files_stay_small() -> None:

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
     from .cases import Case
 
-__all__ = ["as_text_categories", "coverage", "preprocessor", "psi", "value_groups"]
+__all__ = ["as_text_categories", "coverage", "preprocessor", "value_groups"]
 
 MODEL_KINDS = ("linear", "tree", "target")
 
@@ -86,28 +86,18 @@ def value_groups(train: pd.Series, test: pd.Series, kind: str, n_bins: int = 10)
     return tuple(s.astype("string").fillna("\0missing").to_numpy(dtype=object) for s in (train, test))
 
 
-def psi(train: np.ndarray, test: np.ndarray, *, eps: float = 1e-4) -> float:
-    """Population stability index of test against train, over the bins both arrays label.
-
-    Sum over bins of (q - p) * ln(q / p), with p and q the train and test shares, each at least eps.
-    """
-    import pandas as pd
-
-    p = pd.Series(train).value_counts(normalize=True)
-    q = pd.Series(test).value_counts(normalize=True)
-    p, q = p.align(q, fill_value=0.0)
-    p, q = np.maximum(p.to_numpy(), eps), np.maximum(q.to_numpy(), eps)
-    return float(np.sum((q - p) * np.log(q / p)))
-
-
-def coverage(train: pd.DataFrame, test: pd.DataFrame, kinds: dict[str, str], *, n_bins: int = 10) -> pd.DataFrame:
+def coverage(train: pd.DataFrame, test: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     """How well training data covers each feature's test values.
 
     Per feature: missing rate in train and test; `unseen`, the share of test rows whose level never
     occurs in training (categorical) or whose value lies outside the training range (numeric),
-    where a model can only extrapolate; and `psi` over training deciles (numeric) or levels.
+    where a model can only extrapolate; and `psi`, the population stability index of the test values
+    against the training values as the drift checks compute it (`stattests.psi`; missing values
+    left out; NaN when either side has none).
     """
     import pandas as pd
+
+    from .stattests import psi
 
     rows = []
     for col, kind in kinds.items():
@@ -120,8 +110,9 @@ def coverage(train: pd.DataFrame, test: pd.DataFrame, kinds: dict[str, str], *, 
             unseen = (te.notna() & ~te.astype("string").isin(set(tr.dropna().astype("string")))).to_numpy()
         else:
             continue  # text: coverage of a vocabulary is another question
-        b_tr, b_te = value_groups(tr, te, kind, n_bins)
+        a, b = (v.dropna().to_numpy() if kind == "numeric" else v.dropna().astype(str).to_numpy(dtype=object)
+                for v in (tr, te))
         rows.append({"feature": col, "kind": kind, "train_missing": float(tr.isna().mean()),
                      "test_missing": float(te.isna().mean()), "unseen": float(np.mean(unseen)) if len(te) else 0.0,
-                     "psi": psi(b_tr, b_te)})
+                     "psi": psi(a, b, kind) if len(a) and len(b) else float("nan")})
     return pd.DataFrame(rows, columns=["feature", "kind", "train_missing", "test_missing", "unseen", "psi"])
