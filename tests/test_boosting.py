@@ -1,4 +1,4 @@
-"""The LightGBM wrapper (workbench.boosting): native fits and continued (stateful) training."""
+"""The LightGBM wrapper (workbench.boosting): native fits, continued (stateful) training, the Pipeline, gains and size."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 
 from workbench import boosting
+from workbench.cases import load_case
 
 
 def planted(n: int, seed: int, flip: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -70,3 +71,26 @@ def test_predict_gives_the_same_probabilities_on_any_thread_count(threads: int) 
     X, y = planted(1000, 0)
     model = boosting.train(X, y, n_estimators=10)
     np.testing.assert_allclose(boosting.predict(model, X, threads=threads), model.predict(X))
+
+
+def test_pipeline_uses_only_the_named_columns_and_is_deterministic(tiny_case) -> None:
+    case = load_case(tiny_case)
+    df, y = case.frame(), case.labels()
+    model = boosting.pipeline(case, columns=["x"], n_estimators=40, n_jobs=1).fit(df, y)
+    assert model[-1].n_features_in_ == 1
+    score = model.predict_proba(df.assign(colour="never seen"))[:, 1]
+    assert np.array_equal(score, model.predict_proba(df)[:, 1]), "colour is not an input"
+    again = boosting.pipeline(case, columns=["x"], n_estimators=40, n_jobs=1).fit(df, y)
+    assert np.array_equal(score, again.predict_proba(df)[:, 1])
+    assert roc_auc_score(y, score) > 0.7  # x drives the tiny case's label
+
+
+def test_gain_importance_and_size_come_from_the_fitted_booster(tiny_case) -> None:
+    case = load_case(tiny_case)
+    model = boosting.pipeline(case, n_estimators=20, n_jobs=1).fit(case.frame(), case.labels())[-1]
+    trees = model.booster_.trees_to_dataframe()
+    gains = trees.groupby("split_feature")["split_gain"].sum()
+    assert boosting.gain_importance(model) == pytest.approx([gains.get("Column_0", 0), gains.get("Column_1", 0)])
+    assert boosting.model_size_bytes(model) == len(model.booster_.model_to_string().encode())
+    bigger = boosting.pipeline(case, n_estimators=60, n_jobs=1).fit(case.frame(), case.labels())[-1]
+    assert boosting.model_size_bytes(bigger) > boosting.model_size_bytes(model)

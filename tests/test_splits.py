@@ -7,7 +7,7 @@ import pytest
 
 from workbench.cases import load_case
 from workbench.errors import WorkbenchError
-from workbench.splits import split, subsample
+from workbench.splits import split, subsample, windows
 
 
 def test_time_split_trains_on_the_past_and_keeps_ties_together(tiny_case) -> None:
@@ -42,3 +42,28 @@ def test_subsample_caps_rows_without_replacement() -> None:
     got = subsample(rows, 100, seed=1)
     assert len(got) == 100 and len(set(got)) == 100 and np.all(np.diff(got) > 0)
     assert subsample(rows, 0, seed=1) is rows
+
+
+def test_time_windows_are_consecutive_periods_that_partition_the_rows(tiny_case) -> None:
+    case = load_case(tiny_case)
+    times = case.frame()["when"].to_numpy()
+    rows = np.random.default_rng(0).permutation(400)[:301]
+    parts = windows(case, rows, 3)
+    assert [len(p) for p in parts] == [101, 100, 100]
+    assert np.array_equal(np.sort(np.concatenate(parts)), np.sort(rows))
+    for a, b in zip(parts, parts[1:]):
+        assert times[a].max() < times[b].min()
+    assert all(np.all(np.diff(p) > 0) for p in parts)
+
+
+def test_windows_without_time_are_seeded_random_folds(tiny_case) -> None:
+    case = load_case(tiny_case)
+    case.time_column = None
+    rows = np.arange(0, 400, 2)
+    parts = windows(case, rows, 4, seed=1)
+    assert np.array_equal(np.sort(np.concatenate(parts)), rows) and [len(p) for p in parts] == [50] * 4
+    assert all(np.array_equal(a, b) for a, b in zip(parts, windows(case, rows, 4, seed=1)))
+    assert not np.array_equal(parts[0], windows(case, rows, 4, seed=2)[0])
+    assert not np.array_equal(parts[0], rows[:50]), "folds are shuffled, not blocks of row order"
+    with pytest.raises(WorkbenchError, match="cannot cut"):
+        windows(case, rows, 0)

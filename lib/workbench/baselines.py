@@ -133,8 +133,7 @@ def fit_baselines(case: Case, train: pd.DataFrame, test: pd.DataFrame, *, seed: 
                 model = make_pipeline(preprocessor(case, model="linear", include_leaky=include_leaky),
                                       LogisticRegression(max_iter=2000, C=1.0))
             else:
-                model = make_pipeline(preprocessor(case, model="tree", include_leaky=include_leaky),
-                                      boosting.classifier(seed=seed, n_estimators=lgbm_trees))
+                model = boosting.pipeline(case, include_leaky=include_leaky, seed=seed, n_estimators=lgbm_trees)
             model.fit(train, y)
             score = model.predict_proba(test)[:, 1]
             pred = (score >= t_star).astype("int8")

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    import numpy as np
+import numpy as np
 
-__all__ = ["classifier", "continue_training", "model_size_bytes", "n_trees", "predict", "train"]
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+    from .cases import Case
+
+__all__ = ["classifier", "continue_training", "gain_importance", "model_size_bytes", "n_trees", "pipeline",
+           "predict", "train"]
 
 
 def classifier(*, seed: int = 0, n_estimators: int = 200, learning_rate: float = 0.05,
@@ -31,9 +36,28 @@ def classifier(*, seed: int = 0, n_estimators: int = 200, learning_rate: float =
     )
 
 
+def pipeline(case: Case, *, columns: list[str] | None = None, include_leaky: bool = False, seed: int = 0,
+             n_estimators: int = 200, **params: Any) -> Pipeline:
+    """The case's tree preprocessor and a LightGBM classifier as one Pipeline (encodings fit on training rows).
+
+    `columns` restricts the model to those feature columns (leaky ones included if named).
+    """
+    from sklearn.pipeline import make_pipeline
+
+    from .features import preprocessor
+
+    return make_pipeline(preprocessor(case, model="tree", include_leaky=include_leaky, columns=columns),
+                         classifier(seed=seed, n_estimators=n_estimators, **params))
+
+
 def model_size_bytes(model: Any) -> int:
     """Size of a fitted LightGBM model as saved text."""
     return len(model.booster_.model_to_string().encode())
+
+
+def gain_importance(model: Any) -> np.ndarray:
+    """Total gain of the splits on each input column of a fitted LightGBM model, in column order."""
+    return np.asarray(model.booster_.feature_importance(importance_type="gain"), dtype=float)
 
 
 def train(X: np.ndarray, y: np.ndarray, *, categorical: list[int] | tuple[int, ...] = (), seed: int = 0,

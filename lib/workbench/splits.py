@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from .cases import Case
 
-__all__ = ["SPLITS", "split", "subsample"]
+__all__ = ["SPLITS", "split", "subsample", "windows"]
 
 SPLITS = ("auto", "time", "random")
 
@@ -56,3 +56,22 @@ def subsample(rows: np.ndarray, max_rows: int | None, seed: int) -> np.ndarray:
         return rows
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(rows, size=max_rows, replace=False))
+
+
+def windows(case: Case, rows: np.ndarray, n: int, *, seed: int = 0,
+            data: pd.DataFrame | None = None) -> list[np.ndarray]:
+    """`rows` cut into n consecutive time windows (equal row counts), or n random folds without time.
+
+    Each window is sorted. Windows are cut by row count, so rows that share a time may fall on
+    both sides of a cut: they compare periods, they do not hold out data.
+    """
+    df = case.frame() if data is None else data
+    if n < 1 or n > len(rows):
+        raise WorkbenchError(f"cannot cut {len(rows)} rows into {n} windows")
+    rows = np.asarray(rows)
+    if case.time_column:
+        times = df[case.time_column].to_numpy()[rows]
+        ordered = rows[np.argsort(times, kind="stable")]
+    else:
+        ordered = np.random.default_rng(seed).permutation(rows)
+    return [np.sort(w) for w in np.array_split(ordered, n)]

@@ -1,0 +1,61 @@
+"""Feature preprocessing and coverage (workbench.features) against brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench.cases import load_case
+from workbench.features import coverage, preprocessor, value_groups
+from workbench.stattests import psi
+
+
+def test_value_groups_bin_numbers_by_training_quantiles_and_keep_missing_apart() -> None:
+    train = pd.Series(np.arange(100, dtype=float))
+    test = pd.Series([-5.0, 0.0, 49.0, 49.5, 99.0, 500.0, np.nan])  # edges 24.75, 49.5, 74.25
+    g_train, g_test = value_groups(train, test, "numeric", n_bins=4)
+    assert sorted(set(g_train)) == ["0", "1", "2", "3"] and (pd.Series(g_train).value_counts() == 25).all()
+    assert list(g_test) == ["0", "0", "1", "2", "3", "3", "-1"]  # bins [lo, hi); outside: the end bins
+    g_train, g_test = value_groups(pd.Series(["a", None]), pd.Series([None, "b"]), "categorical")
+    assert g_train[1] == g_test[0] and g_test[1] == "b"
+
+
+def test_coverage_counts_unseen_levels_out_of_range_values_and_missing_rates() -> None:
+    train = pd.DataFrame({"month": [1, 2, 3, 4] * 25, "colour": ["red", "blue", None, "red"] * 25})
+    test = pd.DataFrame({"month": [3, 4, 5, 6, 7] * 4, "colour": ["red", "green", None, "blue", "pink"] * 4})
+    got = coverage(train, test, {"month": "numeric", "colour": "categorical"}).set_index("feature")
+    assert got.loc["month", "unseen"] == pytest.approx(0.6)  # 5, 6, 7 lie above the training range
+    assert got.loc["colour", "unseen"] == pytest.approx(0.4)  # green and pink; missing is not unseen
+    assert got.loc["colour", ["train_missing", "test_missing"]].tolist() == pytest.approx([0.25, 0.2])
+    assert got.loc["month", "train_missing"] == 0.0
+    assert got.loc["month", "psi"] == pytest.approx(psi(train["month"].to_numpy(), test["month"].to_numpy()))
+    assert got.loc["colour", "psi"] == pytest.approx(
+        psi(train["colour"].dropna().to_numpy(), test["colour"].dropna().to_numpy(), "categorical"))
+    assert got.loc["month", "psi"] > 1 and got.loc["colour", "psi"] > 0.25
+    same = coverage(train, train, {"month": "numeric", "colour": "categorical"})
+    assert (same["unseen"] == 0).all() and (same["psi"] == 0).all()
+
+
+def test_preprocessor_keeps_only_the_named_columns_and_rejects_unknown_ones(tiny_case) -> None:
+    case = load_case(tiny_case)
+    df, y = case.frame(), case.labels()
+    for model in ("linear", "tree", "target"):
+        assert preprocessor(case, model=model, columns=["colour"]).fit(df, y).feature_names_in_ is not None
+        assert preprocessor(case, model=model, columns=["colour"]).fit_transform(df, y).shape[1] == (
+            3 if model == "linear" else 1)
+    assert preprocessor(case, model="tree").fit_transform(df, y).shape[1] == 2
+    with pytest.raises(ValueError, match="not features of case"):
+        preprocessor(case, columns=["colour", "id"])
+
+
+def test_target_preprocessor_encodes_each_level_by_its_positive_rate(tiny_case) -> None:
+    case = load_case(tiny_case)
+    df, y = case.frame(), case.labels()
+    pre = preprocessor(case, model="target").fit(df, y)
+    out = pre.transform(df)
+    assert out.shape == (len(df), 2)
+    assert np.allclose(out[:, 0].mean(), 0) and np.allclose(out[:, 0].std(), 1)  # x: standardised
+    rate = pd.Series(y).groupby(df["colour"].to_numpy()).mean()
+    enc = pd.Series(out[:, 1]).groupby(df["colour"].to_numpy()).mean()
+    assert enc.idxmax() == rate.idxmax() and np.allclose(enc, rate[enc.index], atol=0.1)
