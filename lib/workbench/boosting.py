@@ -17,9 +17,15 @@ __all__ = ["classifier", "continue_training", "gain_importance", "model_size_byt
 
 def classifier(*, seed: int = 0, n_estimators: int = 200, learning_rate: float = 0.05,
                num_leaves: int = 31, min_child_samples: int = 20, **params: Any):
-    """A deterministic LightGBM binary classifier with sensible sizes for laptop-speed notebooks."""
+    """A deterministic LightGBM binary classifier with sensible sizes for laptop-speed notebooks.
+
+    One thread unless `n_jobs` says otherwise: at these data sizes a second thread gains little, and
+    OpenMP threads that spin while another run (a sweep, the main job) holds the other core made
+    fits 40x slower here.
+    """
     from lightgbm import LGBMClassifier
 
+    params.setdefault("n_jobs", 1)
     return LGBMClassifier(
         n_estimators=n_estimators,
         learning_rate=learning_rate,
