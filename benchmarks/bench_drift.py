@@ -92,6 +92,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=3, help="runs per tool and size (the median is reported)")
     parser.add_argument("--detector", choices=sorted(DETECTORS), default="ks_chi2")
+    parser.add_argument("--json", action="store_true",
+                        help="end with one JSON line of rows and targets for benchmarks/bench.py")
     args = parser.parse_args()
     detector = DETECTORS[args.detector]
 
@@ -128,6 +130,17 @@ def main() -> None:
                                "evidently_import_s": import_s, "repeats": args.repeats, "results": rows_out},
                               indent=1))
     print(f"wrote {out}")
+    if args.json:
+        table, targets = [], []
+        for r in rows_out:
+            for tool, runs in (("drift fast path", r["fast_runs_s"]), ("evidently", r["evidently_runs_s"])):
+                table.append({"what": f"{tool}, {r['rows']:,} rows x {r['columns']} ({r['detector']})",
+                              "median_s": statistics.median(runs), "min_s": min(runs), "max_s": max(runs),
+                              "repeats": args.repeats})
+        largest = rows_out[-1]
+        targets.append((f"drift fast path >= 20x evidently at {largest['rows']:,} rows, same verdicts",
+                        f"{largest['speedup']:.0f}x (verdicts equal on every column)", largest["speedup"] >= 20))
+        print(json.dumps({"rows": table, "targets": targets}))
 
 
 if __name__ == "__main__":
