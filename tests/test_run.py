@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench.errors import CaseError, ParameterError, WorkbenchError
-from workbench.run import execute, is_finished, plan_run
+from workbench.errors import CaseError, ParameterError, RunError, WorkbenchError
+from workbench.run import execute, is_finished, plan_run, raise_for_status
 
 pytestmark = pytest.mark.usefixtures("case_dir")
 
@@ -64,6 +64,8 @@ def test_a_failing_cell_marks_the_run_failed_and_names_the_cell(runs: Path) -> N
     assert prov["status"] == "failed" and prov["error"]["ename"] == "ValueError"
     assert not (run.folder / "results.json").exists(), "a failed run has no results to mistake for finished"
     assert not is_finished(run)
+    with pytest.raises(RunError, match="98_echo.ipynb on 'tiny' failed in cell 3: ValueError: planted failure"):
+        raise_for_status(result)
 
 
 def test_a_rerun_replaces_the_old_run_atomically(runs: Path) -> None:
