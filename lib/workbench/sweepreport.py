@@ -52,6 +52,8 @@ def table(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _plots(spec: Spec, df: pd.DataFrame, folder: Path) -> list[Path]:
+    if not spec.plots:
+        return []  # matplotlib and seaborn cost a second to import: only when there is something to draw
     import matplotlib
 
     matplotlib.use("Agg")  # the sweep process draws to files only
