@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import paths
 
+__all__ = ["KINDS", "read_data", "read_spec"]
+
 if TYPE_CHECKING:
     import pandas as pd
 

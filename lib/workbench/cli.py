@@ -12,6 +12,8 @@ from pathlib import Path
 
 from .errors import WorkbenchError
 
+__all__ = ["EXIT_FAILED", "EXIT_USAGE", "build_parser", "main"]
+
 EXIT_FAILED = 1  # a run or check failed
 EXIT_USAGE = 2  # the request was wrong
 

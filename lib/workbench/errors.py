@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["CaseError", "ParameterError", "RunError", "WorkbenchError"]
+
 
 class WorkbenchError(Exception):
     """A problem with the user's input or project files, with a message saying how to fix it."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+__all__ = ["CASES_ENV", "NOTEBOOKS_ENV", "RUNS_ENV", "case_dirs", "display", "notebooks_dir", "repo_root", "runs_dir"]
+
 CASES_ENV = "WORKBENCH_CASES"
 RUNS_ENV = "WORKBENCH_RUNS"
 NOTEBOOKS_ENV = "WORKBENCH_NOTEBOOKS"
