@@ -127,7 +127,9 @@ def write_index(outcomes: list[Outcome], path: Path) -> Path:
             rows = "".join(f"<tr><td>{e(k)}</td><td>{e(_fmt(v))}</td></tr>" for k, v in o.results.items()
                            if k != "decision" and isinstance(v, (int, float, str, bool)))
             if rows:
-                parts.append(f"<table><tr><th>recorded</th><th>value</th></tr>{rows}</table>")
+                n = rows.count("<tr>")
+                parts.append(f"<details><summary>{n} recorded values</summary>"
+                             f"<table><tr><th>recorded</th><th>value</th></tr>{rows}</table></details>")
     parts.append("</body></html>")
     tmp = path.with_suffix(".html.tmp")
     path.parent.mkdir(parents=True, exist_ok=True)
