@@ -76,14 +76,21 @@ def _library_digest() -> str:
     return _digest(*(p.read_bytes() for p in sorted(here.glob("*.py"))))
 
 
-def plan_run(notebook: str | Path, request: dict[str, Any], *, runs_dir: Path | None = None) -> Run:
-    """Validate a request against the notebook's parameters and its case, before any kernel starts."""
+def plan_run(notebook: str | Path, request: dict[str, Any], *, runs_dir: Path | None = None,
+             cases: dict[str, Case] | None = None) -> Run:
+    """Validate a request against the notebook's parameters and its case, before any kernel starts.
+
+    `cases` (case argument -> loaded Case) lets a caller planning many runs validate each case once.
+    """
     nb_path = resolve_notebook(notebook)
     declared = declared_parameters(nb_path)
     if "case" not in declared:
         raise WorkbenchError(f"{nb_path.name}: its parameters cell must declare `case`")
     params = validate(nb_path.name, declared, request)
-    case = load_case(params["case"])
+    if cases is None:
+        case = load_case(params["case"])
+    else:
+        case = cases.get(params["case"]) or cases.setdefault(params["case"], load_case(params["case"]))
     if not case.supports(nb_path.stem):
         supported = ", ".join(case.notebooks) or "none"
         raise ParameterError(nb_path.name, [

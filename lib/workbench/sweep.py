@@ -110,9 +110,10 @@ def plan(spec: Spec, runs_dir: Path) -> list:
     from .run import plan_run
 
     planned, problems, invalid = [], [], 0
+    cases: dict = {}  # each case is loaded and validated once, not once per run
     for request in expand(spec):
         try:
-            planned.append(plan_run(spec.notebook, request, runs_dir=runs_dir))
+            planned.append(plan_run(spec.notebook, request, runs_dir=runs_dir, cases=cases))
         except (ParameterError, CaseError) as e:
             shown = ", ".join(f"{k}={v!r}" for k, v in request.items())
             problems.extend(f"[{shown}] {p}" for p in e.problems)
