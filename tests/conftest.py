@@ -17,6 +17,14 @@ from workbench.cases import sha256_file
 REPO = Path(__file__).resolve().parents[1]
 
 
+def raw_case(case_id: str) -> tuple[dict, pd.DataFrame, np.ndarray]:
+    """A bundled case read without the library: its case.yaml, its data, and y (True = positive class)."""
+    folder = REPO / "casestudies" / case_id
+    spec = yaml.safe_load((folder / "case.yaml").read_text())
+    df = pd.read_parquet(folder / spec["data"])
+    return spec, df, (df[spec["target"]] == spec["positive_class"]).to_numpy()
+
+
 def write_notebook(path: Path, cells: list[tuple[str, str, list[str]]]) -> Path:
     """A minimal nbformat-4 notebook from (cell_type, source, tags)."""
     nb_cells = []

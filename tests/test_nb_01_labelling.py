@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from sklearn.model_selection import train_test_split
 
 from workbench.notebook import read_notebook, read_records
 from workbench.run import execute, plan_run
 
 from .conftest import REPO, make_case
+from .conftest import raw_case as shared_raw_case
 
 pytestmark = pytest.mark.notebook
 
@@ -37,10 +37,8 @@ RUNS = {  # name -> parameters
 
 
 def raw_case(case_id: str) -> tuple[dict, pd.DataFrame, np.ndarray]:
-    folder = REPO / "casestudies" / case_id
-    spec = yaml.safe_load((folder / "case.yaml").read_text())
-    df = pd.read_parquet(folder / spec["data"])
-    return spec, df, (df[spec["target"]] == spec["positive_class"]).to_numpy().astype(int)
+    spec, df, y = shared_raw_case(case_id)
+    return spec, df, y.astype(int)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from workbench.notebook import read_notebook, read_records
 from workbench.run import execute, plan_run
 
 from .conftest import REPO
-from .test_notebooks import raw_case  # the raw parquet and case.yaml, read without the library
+from .conftest import raw_case  # the raw parquet and case.yaml, read without the library
 
 pytestmark = pytest.mark.notebook
 

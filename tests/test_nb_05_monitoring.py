@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from workbench.notebook import read_notebook, read_records
 from workbench.run import RunResult, execute, plan_run
 
 from .conftest import REPO
+from .conftest import raw_case as shared_raw_case
 
 pytestmark = pytest.mark.notebook
 
@@ -30,9 +30,7 @@ DEFAULTS = {"window": 2000, "reference_share": 0.25, "shift_onset": 10, "alert_b
 
 
 def raw_case(case_id: str) -> tuple[dict, pd.DataFrame]:
-    folder = REPO / "casestudies" / case_id
-    spec = yaml.safe_load((folder / "case.yaml").read_text())
-    return spec, pd.read_parquet(folder / spec["data"])
+    return shared_raw_case(case_id)[:2]
 
 
 @pytest.fixture(scope="module")

@@ -15,12 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from workbench.notebook import read_notebook, read_records
 from workbench.run import execute, plan_run
 
-from .conftest import REPO
+from .conftest import REPO, raw_case
 
 pytestmark = pytest.mark.notebook
 
@@ -31,13 +30,6 @@ FRAMING = {  # case -> parameters for a quick but meaningful run
     "reviews": {"test_size": 0.3, "lgbm_trees": 100},
 }
 LADDER = ["random", "majority", "rule", "logistic", "lightgbm"]
-
-
-def raw_case(case_id: str) -> tuple[dict, pd.DataFrame, np.ndarray]:
-    folder = REPO / "casestudies" / case_id
-    spec = yaml.safe_load((folder / "case.yaml").read_text())
-    df = pd.read_parquet(folder / spec["data"])
-    return spec, df, (df[spec["target"]] == spec["positive_class"]).to_numpy()
 
 
 @pytest.fixture(scope="module")
