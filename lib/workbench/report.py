@@ -38,16 +38,13 @@ def _pairs() -> list[tuple[Path, str]]:
 
 
 def _one(notebook: str, case: str, runs_dir: str, force: bool) -> Outcome:
-    """Plan and execute one default run (in a worker process)."""
-    from .run import execute, is_finished, plan_run, run_failed_message
+    """Plan and execute one default run, or reuse it when up to date (in a worker process)."""
+    from .run import execute_request
 
-    run = plan_run(notebook, {"case": case}, runs_dir=Path(runs_dir))
-    if not force and is_finished(run):
-        results = json.loads((run.folder / "results.json").read_text())
-        return Outcome(run.notebook.stem, case, "skipped", run.folder, results, None, 0.0)
-    result = execute(run, html=True)
-    error = None if result.ok else run_failed_message(result)
-    return Outcome(run.notebook.stem, case, result.status, run.folder, result.results, error, result.duration_s)
+    row = execute_request(notebook, {"case": case}, runs_dir, html=True, force=force)
+    folder = Path(row["folder"])
+    results = json.loads((folder / "results.json").read_text()) if row["status"] != "failed" else {}
+    return Outcome(Path(notebook).stem, case, row["status"], folder, results, row["message"], row["duration_s"])
 
 
 def main_job(*, workers: int | None = None, force: bool = False, runs_dir: Path | None = None,

@@ -29,10 +29,11 @@ from .params import declared_parameters, validate
 from .records import RUN_DIR_ENV
 
 __all__ = [
-    "Run", "RunResult", "execute", "is_finished", "plan_run", "raise_for_status", "render_html",
-    "run_failed_message",
+    "Run", "RunResult", "execute", "execute_request", "is_finished", "plan_run", "raise_for_status",
+    "render_html", "run_failed_message",
 ]
 
+KERNEL_START_ERRORS = ("RuntimeError", "TimeoutError", "DeadKernelError", "ZMQError")
 PACKAGES = ("workbench", "pandas", "numpy", "scipy", "scikit-learn", "lightgbm", "matplotlib",
             "seaborn", "evidently", "cleanlab", "dask", "papermill", "nbclient", "ipykernel", "pyarrow")
 
@@ -300,3 +301,24 @@ def raise_for_status(result: RunResult) -> RunResult:
     if not result.ok:
         raise RunError(run_failed_message(result))
     return result
+
+
+def execute_request(notebook: str, request: dict[str, Any], runs_dir: str, *, html: bool = False,
+                    force: bool = False, retries: int = 2) -> dict[str, Any]:
+    """Plan and run one request unless an identical finished run exists (in a worker process or on Dask).
+
+    A kernel that fails to start is retried. Returns a picklable row: params, status ('ok',
+    'failed' or 'skipped' for a reused run), duration, folder, error, the failure message, attempts.
+    """
+    run = plan_run(notebook, request, runs_dir=Path(runs_dir))
+    row = {"params": run.params, "folder": str(run.folder), "error": None, "message": None}
+    if not force and is_finished(run):
+        return {**row, "status": "skipped", "duration_s": 0.0, "attempts": 0}
+    for attempt in range(1, retries + 2):
+        result = execute(run, html=html)
+        e = result.error or {}
+        kernel_start_failed = not result.ok and e.get("cell") is None and e.get("ename") in KERNEL_START_ERRORS
+        if not kernel_start_failed or attempt > retries:
+            return {**row, "status": result.status, "duration_s": result.duration_s, "error": result.error,
+                    "message": None if result.ok else run_failed_message(result), "attempts": attempt}
+    raise AssertionError("unreachable")

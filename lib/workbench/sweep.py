@@ -34,7 +34,6 @@ from .errors import WorkbenchError
 __all__ = ["Spec", "SweepLock", "execute_one", "expand", "load_spec", "plan", "run_sweep"]
 
 KEYS = {"notebook", "cases", "seeds", "fixed", "grid", "runs", "plots", "name"}
-KERNEL_START_ERRORS = ("RuntimeError", "TimeoutError", "DeadKernelError", "ZMQError")
 
 
 @dataclass
@@ -155,25 +154,11 @@ class SweepLock:
             self._fd = None
 
 
-def execute_one(notebook: str, request: dict[str, Any], runs_dir: str, retries: int = 2) -> dict[str, Any]:
-    """Run one sweep point (in a worker process or on a Dask worker); a kernel that fails to start is retried."""
-    from .run import execute, is_finished, plan_run
+def execute_one(notebook: str, request: dict[str, Any], runs_dir: str) -> dict[str, Any]:
+    """Run one sweep point, or reuse its finished run (see run.execute_request)."""
+    from .run import execute_request
 
-    run = plan_run(notebook, request, runs_dir=Path(runs_dir))
-    if is_finished(run):
-        return _row(run, "skipped", 0.0, None, attempts=0)
-    for attempt in range(1, retries + 2):
-        result = execute(run)
-        e = result.error or {}
-        kernel_start_failed = not result.ok and e.get("cell") is None and e.get("ename") in KERNEL_START_ERRORS
-        if not kernel_start_failed or attempt > retries:
-            return _row(run, result.status, result.duration_s, result.error, attempts=attempt)
-    raise AssertionError("unreachable")
-
-
-def _row(run, status: str, duration: float, error: dict | None, attempts: int) -> dict[str, Any]:
-    return {"params": run.params, "status": status, "duration_s": duration, "folder": str(run.folder),
-            "error": error, "attempts": attempts}
+    return execute_request(notebook, request, runs_dir)
 
 
 def _die_with_parent() -> None:
