@@ -7,7 +7,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: run test test-all bench lab student clean-notebooks venv lock clean clean-runs
+.PHONY: help run test test-fast lint bench lab student clean-notebooks venv lock clean clean-runs
+
+help: ## this list of targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 run: $(STAMP) ## the main job: every notebook on every case it supports, and runs/index.html
 	$(BIN)/workbench report
@@ -15,8 +18,13 @@ run: $(STAMP) ## the main job: every notebook on every case it supports, and run
 test: $(STAMP) ## the test suite (unit, data, notebook execution, nbval)
 	$(BIN)/python -m pytest --nbval-lax tests notebooks
 
-test-all: $(STAMP) ## the test suite including slow tests
-	$(BIN)/python -m pytest --nbval-lax -m "slow or not slow" tests notebooks
+test-fast: $(STAMP) ## unit and data tests only (the edit loop, under a minute)
+	$(BIN)/python -m pytest tests/unit tests/data
+
+lint: $(STAMP) ## ruff, mypy on the library, and notebook hygiene
+	$(BIN)/ruff check lib tests benchmarks casestudies
+	$(BIN)/mypy
+	$(BIN)/workbench notebooks check
 
 bench: $(STAMP) ## benchmarks: whole-process timings and peak memory against targets (benchmarks/results/)
 	$(BIN)/python benchmarks/bench.py
@@ -30,7 +38,7 @@ student: $(STAMP) ## student editions of every notebook into runs/student/
 clean-notebooks: $(STAMP) ## strip outputs and execution counts (cells tagged nbval-check-output keep theirs)
 	$(BIN)/workbench notebooks clean
 
-venv: $(STAMP)
+venv: $(STAMP) ## create .venv from the pinned requirements (the other targets do it when needed)
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "need Python 3.11 or newer, found " + sys.version.split()[0])'

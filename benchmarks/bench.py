@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
 BIN = Path(sys.executable).parent
 RESULTS = REPO / "benchmarks" / "results"
 
@@ -64,12 +63,14 @@ def setup(tmp: Path) -> dict[str, str]:
     """A private notebooks folder (the real ones plus an empty parameterised one) and a small case."""
     import shutil
 
-    from conftest import make_case, write_notebook
+    from workbench.cases.synthetic import make_case
+    from workbench.runner.hygiene import write_notebook
+    from workbench.runner.notebooks import new_notebook
 
     nbs = tmp / "notebooks"
     shutil.copytree(REPO / "notebooks", nbs)
-    write_notebook(nbs / "99_empty.ipynb", [("markdown", "# Empty\n", []), ("code", EMPTY_PARAMS, ["parameters"]),
-                                            ("code", EMPTY_BODY, [])])
+    write_notebook(new_notebook([("markdown", "# Empty\n", []), ("code", EMPTY_PARAMS, ["parameters"]),
+                                 ("code", EMPTY_BODY, [])]), nbs / "99_empty.ipynb")
     make_case(tmp / "cases" / "bench", notebooks=["99_empty"])
     return {**os.environ, "WORKBENCH_NOTEBOOKS": str(nbs), "WORKBENCH_CASES": str(tmp / "cases"),
             "WORKBENCH_RUNS": str(tmp / "runs")}
@@ -103,7 +104,7 @@ def main() -> int:
         if "notebooks" not in args.skip:
             print("notebooks with default parameters:", flush=True)
             from workbench.cases import list_cases
-            from workbench.notebook import list_notebooks
+            from workbench.runner.notebooks import list_notebooks
 
             cases = list_cases()
             for nb in (p for p in list_notebooks() if p.stem != "99_empty"):
@@ -163,7 +164,8 @@ def report(rows: list[dict], targets: list[tuple[str, str, bool]], took: float) 
     lines += ["", "| what | median s | min-max s | peak MB | n |", "| --- | --- | --- | --- | --- |"]
     for r in rows:
         peak = f"{r['peak_mb']:.0f}" if "peak_mb" in r else ""
-        lines.append(f"| {r['what']} | {r['median_s']:.2f} | {r['min_s']:.2f}-{r['max_s']:.2f} | {peak} | {r.get('repeats', '')} |")
+        spread = f"{r['min_s']:.2f}-{r['max_s']:.2f}"
+        lines.append(f"| {r['what']} | {r['median_s']:.2f} | {spread} | {peak} | {r.get('repeats', '')} |")
     text = "\n".join(lines) + "\n"
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = "bench-" + time.strftime("%Y%m%d-%H%M%S")

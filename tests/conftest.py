@@ -2,68 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
-import yaml
 
+from tests.helpers import REPO, make_case, write_notebook
 from workbench import paths
-from workbench.cases import sha256_file
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def raw_case(case_id: str) -> tuple[dict, pd.DataFrame, np.ndarray]:
-    """A bundled case read without the library: its case.yaml, its data, and y (True = positive class)."""
-    folder = REPO / "casestudies" / case_id
-    spec = yaml.safe_load((folder / "case.yaml").read_text())
-    df = pd.read_parquet(folder / spec["data"])
-    return spec, df, (df[spec["target"]] == spec["positive_class"]).to_numpy()
-
-
-def write_notebook(path: Path, cells: list[tuple[str, str, list[str]]]) -> Path:
-    """A minimal nbformat-4 notebook from (cell_type, source, tags)."""
-    nb_cells = []
-    for i, (kind, source, tags) in enumerate(cells):
-        cell = {"cell_type": kind, "id": f"t{i}", "metadata": {"tags": tags}, "source": source}
-        if kind == "code":
-            cell.update(execution_count=None, outputs=[])
-        nb_cells.append(cell)
-    nb = {"cells": nb_cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                          "language": "python"}},
-          "nbformat": 4, "nbformat_minor": 5}
-    path.write_text(json.dumps(nb, indent=1))
-    return path
-
-
-def make_case(folder: Path, *, n: int = 400, seed: int = 0, notebooks: list[str] | None = None,
-              **overrides) -> Path:
-    """A small valid binary case (numeric, categorical and time columns) with its sha256."""
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=n)
-    colour = rng.choice(["red", "green", "blue"], size=n)
-    when = pd.date_range("2024-01-01", periods=n, freq="h")
-    p = 1 / (1 + np.exp(-(2 * x + (colour == "red") - 1)))
-    df = pd.DataFrame({"id": np.arange(n), "when": when, "x": x, "colour": colour,
-                       "label": np.where(rng.random(n) < p, "yes", "no")})
-    folder.mkdir(parents=True, exist_ok=True)
-    df.to_parquet(folder / "data.parquet", index=False)
-    spec = {
-        "id": folder.name, "title": "Tiny", "question": "Is it yes?", "data": "data.parquet",
-        "sha256": sha256_file(folder / "data.parquet"), "task": "binary", "target": "label",
-        "positive_class": "yes", "time_column": "when", "features": {"x": "numeric", "colour": "categorical"},
-        "identifiers": ["id"], "sensitive": [], "text_column": None, "leaky": [],
-        "costs": {"unit": "USD", "false_positive": 1, "false_negative": 4},
-        "label_delay_days": None, "slices": [{"column": "colour"}, {"column": "x", "bins": [-10, 0, 10]}],
-        "notebooks": notebooks if notebooks is not None else ["00_framing"],
-    }
-    spec.update(overrides)
-    (folder / "case.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    return folder
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ record results and the decision so that runs and sweeps can collect them. Import
 has no side effects (no seeding, logging set-up, directories or network).
 """
 
-from .cases import Case, load_case
-from .errors import CaseError, ParameterError, RunError, WorkbenchError
-from .records import decide, output_dir, record, recorded
+from workbench.cases import Case, load_case
+from workbench.errors import CaseError, ParameterError, RunError, WorkbenchError
+from workbench.records import decide, output_dir, record, recorded
 
 __all__ = [
     "Case",

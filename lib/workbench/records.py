@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from . import paths
+from workbench import paths
 
 __all__ = ["Decision", "MIME", "RUN_DIR_ENV", "decide", "output_dir", "record", "recorded"]
 

@@ -1,0 +1,102 @@
+"""Find, list, load and check case studies (a folder with case.yaml, DATASHEET.md and a data file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from workbench import paths
+from workbench.cases import data as case_data
+from workbench.cases import schema
+from workbench.cases.model import Case, Costs, Slice
+from workbench.errors import CaseError
+
+__all__ = ["check_case", "find_case", "list_cases", "load_case"]
+
+
+def find_case(case: str | Path) -> Path:
+    """The folder of a case given its id (searched in paths.case_dirs()) or a path to its folder."""
+    p = Path(case).expanduser()
+    if p.is_dir() or p.name == "case.yaml" or "/" in str(case) or "\\" in str(case):
+        folder = p.parent if p.name == "case.yaml" else p
+        if not (folder / "case.yaml").is_file():
+            raise CaseError(str(folder), [f"no case.yaml in {paths.display(folder)}"])
+        return folder
+    for d in paths.case_dirs():
+        if (d / str(case) / "case.yaml").is_file():
+            return d / str(case)
+    known = ", ".join(sorted(c["id"] for c in list_cases())) or "none"
+    raise CaseError(str(case), [f"unknown case study '{case}' (known: {known}; or give a folder path)"])
+
+
+def list_cases() -> list[dict[str, Any]]:
+    """Every case found in the search path: id, title, notebooks, folder (case.yaml only, no data)."""
+    import yaml
+
+    seen: dict[str, dict[str, Any]] = {}
+    for d in paths.case_dirs():
+        for spec in sorted(d.glob("*/case.yaml")) if d.is_dir() else []:
+            try:
+                raw = yaml.safe_load(spec.read_text(encoding="utf-8")) or {}
+            except (OSError, yaml.YAMLError):
+                raw = {}
+            raw = raw if isinstance(raw, dict) else {}
+            cid = spec.parent.name
+            seen.setdefault(cid, {
+                "id": cid,
+                "title": str(raw.get("title", "")),
+                "notebooks": list(raw.get("notebooks") or []),
+                "folder": spec.parent,
+            })
+    return sorted(seen.values(), key=lambda c: c["id"])
+
+
+def check_case(case: str | Path) -> list[str]:
+    """Every problem with a case folder (empty when it is valid)."""
+    try:
+        load_case(case)
+    except CaseError as e:
+        return e.problems
+    return []
+
+
+def load_case(case: str | Path, *, verify_sha256: bool = True) -> Case:
+    """Load a case by id or folder, validating case.yaml and its data; raise CaseError listing every problem."""
+    folder = find_case(case)
+    spec, problems = schema.read_spec(folder)
+    if spec is None:
+        raise CaseError(paths.display(folder), problems)
+    data = None
+    if not problems or spec.get("data"):
+        data, data_problems = case_data.read_data(folder, spec, verify_sha256=verify_sha256)
+        problems += data_problems
+    if problems:
+        raise CaseError(paths.display(folder), problems)
+    costs = spec["costs"]
+    return Case(
+        id=spec["id"],
+        title=spec["title"],
+        question=" ".join(str(spec["question"]).split()),
+        folder=folder.resolve(),
+        data_file=spec["data"],
+        sha256=spec.get("sha256"),
+        task=spec["task"],
+        target=spec["target"],
+        positive_class=spec["positive_class"],
+        time_column=spec.get("time_column"),
+        features=dict(spec["features"]),
+        identifiers=list(spec.get("identifiers") or []),
+        sensitive=list(spec.get("sensitive") or []),
+        text_column=spec.get("text_column"),
+        leaky=list(spec.get("leaky") or []),
+        costs=Costs(
+            unit=str(costs["unit"]),
+            false_positive=float(costs["false_positive"]),
+            false_negative=float(costs["false_negative"]),
+            note=" ".join(str(costs.get("note", "")).split()),
+        ),
+        label_delay_days=spec.get("label_delay_days"),
+        slices=[Slice(s["column"], tuple(s["bins"]) if s.get("bins") else None) for s in spec.get("slices") or []],
+        notebooks=[str(n) for n in spec["notebooks"]],
+        data=data,
+    )

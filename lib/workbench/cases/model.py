@@ -1,0 +1,101 @@
+"""What a validated case study is: its declared columns, costs and slices, and its loaded data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import CaseError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+__all__ = ["KINDS", "Case", "Costs", "Slice"]
+
+KINDS = ("numeric", "categorical", "text")  # the kinds of feature column a case may declare
+
+
+@dataclass(frozen=True)
+class Costs:
+    """What one wrong decision costs, in `unit`."""
+
+    unit: str
+    false_positive: float
+    false_negative: float
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A slice of interest: one group per value of `column`, or per bin when `bins` is given."""
+
+    column: str
+    bins: tuple[float, ...] | None = None
+
+
+@dataclass
+class Case:
+    """A validated case study; `data` is its data file, loaded and checked."""
+
+    id: str
+    title: str
+    question: str
+    folder: Path
+    data_file: str
+    sha256: str | None
+    task: str
+    target: str
+    positive_class: Any
+    time_column: str | None
+    features: dict[str, str]
+    identifiers: list[str]
+    sensitive: list[str]
+    text_column: str | None
+    leaky: list[str]
+    costs: Costs
+    label_delay_days: float | None
+    slices: list[Slice]
+    notebooks: list[str]
+    data: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def data_path(self) -> Path:
+        return self.folder / self.data_file
+
+    def supports(self, notebook: str) -> bool:
+        """Whether this case declares support for a notebook (by stem, e.g. '00_framing')."""
+        return notebook in self.notebooks
+
+    def feature_columns(self, kinds: tuple[str, ...] = KINDS, include_leaky: bool = False) -> list[str]:
+        """Feature columns of the given kinds, without the leaky ones unless asked."""
+        return [
+            c for c, k in self.features.items() if k in kinds and (include_leaky or c not in self.leaky)
+        ]
+
+    def frame(self) -> pd.DataFrame:
+        """The case's data (loaded by load_case)."""
+        if self.data is None:
+            raise CaseError(str(self.folder), ["data was not loaded: use workbench.load_case(...)"])
+        return self.data
+
+    def labels(self, data: pd.DataFrame | None = None) -> np.ndarray:
+        """The target as 0/1, where 1 is the positive class."""
+        df = self.frame() if data is None else data
+        return (df[self.target] == self.positive_class).to_numpy(dtype="int8")
+
+    def positive_rate(self) -> float:
+        return float(self.labels().mean())
+
+    def slice_groups(self, s: Slice, data: pd.DataFrame | None = None) -> pd.Series:
+        """Each row's group in a slice: the column's value, or its bin [lo, hi) when bins are given."""
+        import pandas as pd
+
+        df = self.frame() if data is None else data
+        if s.bins is None:
+            return df[s.column].astype("string").fillna("(missing)")
+        groups = pd.cut(df[s.column], bins=list(s.bins), right=False)
+        return groups.astype("string").fillna("(outside bins)")
+
+

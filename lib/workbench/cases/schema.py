@@ -1,0 +1,147 @@
+"""Validation of case.yaml: its fields, their types, and how they refer to each other.
+
+Every check appends a message naming the file, the field and what was expected, so that a user
+sees all problems at once instead of fixing them one run at a time.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench import paths
+from workbench.cases.model import KINDS
+
+__all__ = ["list_field", "read_spec"]
+
+if TYPE_CHECKING:
+    pass
+
+REQUIRED: dict[str, Any] = {
+    "id": str, "title": str, "question": str, "data": str, "task": str, "target": str,
+    "positive_class": (str, int, bool), "features": dict, "costs": dict, "notebooks": list,
+}
+OPTIONAL: dict[str, Any] = {
+    "sha256": (str, type(None)), "time_column": (str, type(None)), "identifiers": list,
+    "sensitive": list, "text_column": (str, type(None)), "leaky": list,
+    "label_delay_days": (int, float, type(None)), "slices": list,
+}
+TASKS = ("binary",)
+TYPE_NAMES = {str: "a string", int: "an integer", bool: "true/false", dict: "a mapping",
+              list: "a list", float: "a number", type(None): "null"}
+
+
+def list_field(spec: dict[str, Any], name: str) -> list[Any]:
+    """A list-valued field, or [] when it is absent or not a list (that problem is reported once)."""
+    value = spec.get(name)
+    return value if isinstance(value, list) else []
+
+
+def _expected(types: Any) -> str:
+    types = types if isinstance(types, tuple) else (types,)
+    return " or ".join(TYPE_NAMES[t] for t in types)
+
+
+def read_spec(folder: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    """Parse and check case.yaml; return the mapping (None if unreadable) and its problems."""
+    import yaml
+
+    where = f"{paths.display(folder / 'case.yaml')}"
+    try:
+        spec = yaml.safe_load((folder / "case.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        return None, [f"{where}: cannot be read ({e})"]
+    except yaml.YAMLError as e:
+        return None, [f"{where}: is not valid YAML ({' '.join(str(e).split())})"]
+    if not isinstance(spec, dict):
+        return None, [f"{where}: expected a mapping of fields, got {type(spec).__name__}"]
+
+    problems: list[str] = []
+
+    def bad(fld: str, msg: str) -> None:
+        problems.append(f"{where}: field '{fld}': {msg}")
+
+    for name, types in REQUIRED.items():
+        if name not in spec or spec[name] is None:
+            bad(name, f"is missing (expected {_expected(types)})")
+        elif not isinstance(spec[name], types):
+            bad(name, f"expected {_expected(types)}, got {spec[name]!r}")
+    for name, types in OPTIONAL.items():
+        if name in spec and spec[name] is not None and not isinstance(spec[name], types):
+            bad(name, f"expected {_expected(types)}, got {spec[name]!r}")
+    for name in sorted(set(spec) - set(REQUIRED) - set(OPTIONAL)):
+        bad(name, f"unknown field (expected one of: {', '.join([*REQUIRED, *OPTIONAL])})")
+
+    if isinstance(spec.get("id"), str) and spec["id"] != folder.name:
+        bad("id", f"'{spec['id']}' must equal the folder name '{folder.name}'")
+    if isinstance(spec.get("id"), str) and not re.fullmatch(r"[a-z0-9_]+", spec["id"]):
+        bad("id", f"'{spec['id']}' must be lower-case letters, digits and underscores")
+    if isinstance(spec.get("task"), str) and spec["task"] not in TASKS:
+        bad("task", f"'{spec['task']}' is not supported (expected one of: {', '.join(TASKS)})")
+    if isinstance(spec.get("data"), str) and Path(spec["data"]).suffix not in (".parquet", ".csv"):
+        bad("data", f"'{spec['data']}' must be a .parquet or .csv file in the case folder")
+    if isinstance(spec.get("sha256"), str) and not re.fullmatch(r"[0-9a-f]{64}", spec["sha256"]):
+        bad("sha256", "expected 64 lower-case hex digits")
+
+    features: dict[str, Any] = spec["features"] if isinstance(spec.get("features"), dict) else {}
+    if isinstance(spec.get("features"), dict) and not features:
+        bad("features", "declares no feature columns")
+    for col, kind in features.items():
+        if kind not in KINDS:
+            bad("features", f"column '{col}' has kind {kind!r} (expected one of: {', '.join(KINDS)})")
+    for fld in ("identifiers", "sensitive", "leaky"):
+        for col in list_field(spec, fld):
+            if not isinstance(col, str):
+                bad(fld, f"expected column names, got {col!r}")
+    for col in list_field(spec, "leaky"):
+        if isinstance(col, str) and col not in features:
+            bad("leaky", f"'{col}' must also be declared under features")
+    for col in list_field(spec, "identifiers"):
+        if col in features:
+            bad("identifiers", f"'{col}' is also a feature; identifiers are never features")
+    text = spec.get("text_column")
+    if isinstance(text, str) and features.get(text) != "text":
+        bad("text_column", f"'{text}' must be declared under features with kind 'text'")
+    if isinstance(spec.get("target"), str) and spec["target"] in features:
+        bad("target", f"'{spec['target']}' is also declared as a feature")
+
+    costs: dict[str, Any] = spec["costs"] if isinstance(spec.get("costs"), dict) else {}
+    for key in ("false_positive", "false_negative"):
+        v = costs.get(key)
+        if isinstance(spec.get("costs"), dict) and not (
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 and math.isfinite(v)
+        ):
+            bad(f"costs.{key}", f"expected a non-negative number, got {v!r}")
+    if isinstance(spec.get("costs"), dict) and not isinstance(costs.get("unit"), str):
+        bad("costs.unit", "expected the unit the costs are in (e.g. USD, minutes)")
+    if isinstance(spec.get("costs"), dict) and costs.get("false_positive") == costs.get("false_negative") == 0:
+        bad("costs", "both costs are 0: at least one error must cost something")
+    extra = set(costs) - {"unit", "false_positive", "false_negative", "note"}
+    if extra:
+        bad("costs", f"unknown keys {sorted(extra)} (expected unit, false_positive, false_negative, note)")
+
+    delay = spec.get("label_delay_days")
+    if isinstance(delay, (int, float)) and not isinstance(delay, bool) and delay < 0:
+        bad("label_delay_days", f"expected a non-negative number of days, got {delay}")
+
+    for i, s in enumerate(list_field(spec, "slices")):
+        if not isinstance(s, dict) or not isinstance(s.get("column"), str):
+            bad(f"slices[{i}]", f"expected a mapping with a 'column', got {s!r}")
+            continue
+        if set(s) - {"column", "bins"}:
+            bad(f"slices[{i}]", f"unknown keys {sorted(set(s) - {'column', 'bins'})} (expected column, bins)")
+        bins = s.get("bins")
+        if bins is not None and not (
+            isinstance(bins, list) and len(bins) >= 2
+            and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bins)
+            and all(a < b for a, b in zip(bins, bins[1:]))
+        ):
+            bad(f"slices[{i}].bins", f"expected at least two ascending numbers, got {bins!r}")
+
+    known = sorted(p.stem for p in paths.notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+    for nb in list_field(spec, "notebooks"):
+        if str(nb) not in known:
+            bad("notebooks", f"'{nb}' is not a notebook in notebooks/ (known: {', '.join(known) or 'none'})")
+    return spec, problems

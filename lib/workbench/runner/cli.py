@@ -1,0 +1,246 @@
+"""The `workbench` command: cases, notebooks, params, run, sweep, report, export.
+
+Imports are lazy so that `workbench params` or a bad request answers at once, without loading
+pandas, papermill or a kernel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from workbench.errors import WorkbenchError
+
+__all__ = ["EXIT_FAILED", "EXIT_USAGE", "build_parser", "main"]
+
+EXIT_FAILED = 1  # a run or check failed
+EXIT_USAGE = 2  # the request was wrong
+
+
+def _cases(args: argparse.Namespace) -> int:
+    from workbench import paths
+    from workbench.cases import check_case, list_cases
+
+    if args.action == "check":
+        targets = args.paths or [c["folder"] for c in list_cases()]
+        bad = 0
+        for target in targets:
+            try:
+                problems = check_case(target)
+            except WorkbenchError as e:
+                problems = [str(e)]
+            name = paths.display(Path(target)) if Path(target).exists() else str(target)
+            if problems:
+                bad += 1
+                print(f"{name}: {len(problems)} problem{'s' * (len(problems) != 1)}")
+                for p in problems:
+                    print(f"  - {p}")
+            else:
+                print(f"{name}: ok")
+        return EXIT_FAILED if bad else 0
+    cases = list_cases()
+    if not cases:
+        print("no case studies found")
+        return EXIT_FAILED
+    width = max(len(c["id"]) for c in cases)
+    for c in cases:
+        print(f"{c['id']:<{width}}  {c['title']}  [notebooks: {', '.join(c['notebooks']) or 'none'}]")
+    return 0
+
+
+def _params(args: argparse.Namespace) -> int:
+    from workbench.runner.notebooks import resolve_notebook
+    from workbench.runner.params import declared_parameters
+
+    nb = resolve_notebook(args.notebook)
+    params = declared_parameters(nb)
+    print(f"{nb.name} parameters:")
+    for p in params.values():
+        allowed = "a case study that supports this notebook" if p.name == "case" else p.allowed()
+        print(f"  {p.name} ({p.type}) = {p.default!r}\n      {p.help}\n      allowed: {allowed}")
+    return 0
+
+
+def _notebooks(args: argparse.Namespace) -> int:
+    from workbench import paths
+    from workbench.runner.hygiene import clean, problems, write_notebook
+    from workbench.runner.notebooks import list_notebooks, read_notebook, resolve_notebook
+
+    targets = [resolve_notebook(n) for n in args.notebooks] or list_notebooks()
+    if args.action == "list":
+        from workbench.cases import list_cases
+
+        cases = list_cases()
+        for nb in targets:
+            supported = [c["id"] for c in cases if nb.stem in c["notebooks"]]
+            print(f"{nb.stem}  [cases: {', '.join(supported) or 'none'}]")
+        return 0
+    bad = 0
+    for nb in targets:
+        content = read_notebook(nb)
+        if args.action == "clean":
+            cleaned = clean(content)
+            if cleaned != content:
+                write_notebook(cleaned, nb)
+                print(f"cleaned {paths.display(nb)}")
+        found = problems(clean(content) if args.action == "clean" else content)
+        bad += bool(found)
+        for p in found:
+            print(f"{paths.display(nb)}: {p}")
+    if args.action == "check" and not bad:
+        print(f"{len(targets)} notebooks clean")
+    return EXIT_FAILED if bad else 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from workbench import paths
+    from workbench.runner.hygiene import student_edition, write_notebook
+    from workbench.runner.notebooks import list_notebooks, read_notebook, resolve_notebook
+
+    out = Path(args.student)
+    targets = [resolve_notebook(n) for n in args.notebooks] or list_notebooks()
+    for nb in targets:
+        write_notebook(student_edition(read_notebook(nb)), out / nb.name)
+    print(f"wrote {len(targets)} student editions to {paths.display(out)}")
+    return 0
+
+
+def _request(args: argparse.Namespace) -> dict:
+    """The requested parameters: the -f file first, then -p pairs, then --case."""
+    from workbench.fileio import read_yaml_mapping
+    from workbench.runner.notebooks import resolve_notebook
+    from workbench.runner.params import declared_parameters, parse_cli_value
+
+    request: dict = read_yaml_mapping(args.file, "parameters file") if args.file else {}
+    declared = declared_parameters(resolve_notebook(args.notebook))
+    for name, raw in args.param or []:
+        request[name] = parse_cli_value(declared.get(name), raw)
+    if args.case is not None:
+        request["case"] = args.case
+    return request
+
+
+def _run(args: argparse.Namespace) -> int:
+    from workbench import paths
+    from workbench.runner.run import execute, plan_run, run_failed_message
+
+    run = plan_run(args.notebook, _request(args), runs_dir=Path(args.out) if args.out else None)
+    print(f"running {run.notebook.name} on '{run.case.id}' -> {paths.display(run.folder)}", flush=True)
+    result = execute(run, html=args.html)
+    if not result.ok:
+        print(f"error: {run_failed_message(result)}", file=sys.stderr)
+        return EXIT_FAILED
+    decision = result.results.get("decision")
+    for name, value in result.results.items():
+        if name != "decision":
+            print(f"  {name} = {value:.4g}" if isinstance(value, float) else f"  {name} = {value}")
+    if isinstance(decision, dict):
+        print(f"decision: {decision.get('choice')}")
+    print(f"finished in {result.duration_s:.1f} s: {paths.display(run.folder)}")
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from workbench import paths
+    from workbench.runner.sweep import run_sweep
+    from workbench.runner.sweep_spec import load_spec
+
+    spec = load_spec(args.spec)
+    if args.dry_run:
+        from workbench.runner.run import is_finished
+        from workbench.runner.sweep import plan
+
+        planned = plan(spec, Path(args.runs).resolve() if args.runs else paths.runs_dir())
+        done = sum(is_finished(r) for r in planned)
+        print(f"sweep '{spec.name}': {len(planned)} valid runs of {planned[0].notebook.name}, "
+              f"{done} already finished, {len(planned) - done} to run")
+        return 0
+    rows, folder = run_sweep(spec, workers=args.workers, scheduler=args.scheduler,
+                             runs_dir=Path(args.runs) if args.runs else None,
+                             out=Path(args.out) if args.out else None)
+    failed = [r for r in rows if r["status"] == "failed"]
+    reused = sum(r["status"] == "skipped" for r in rows)
+    print(f"sweep '{spec.name}': {len(rows)} runs, {len(rows) - len(failed)} ok ({reused} reused), "
+          f"{len(failed)} failed")
+    for r in failed:
+        e = r["error"] or {}
+        shown = ", ".join(f"{k}={v!r}" for k, v in r["params"].items())
+        print(f"  failed [{shown}]: cell {e.get('cell')}: {e.get('ename')}: {e.get('evalue')}", file=sys.stderr)
+    print(f"table: {paths.display(folder / 'table.csv')}; summary: {paths.display(folder / 'index.html')}")
+    return EXIT_FAILED if failed else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from workbench.runner.mainjob import main_job
+
+    outcomes, _ = main_job(workers=args.workers, force=args.force,
+                           runs_dir=Path(args.out) if args.out else None)
+    failed = [o for o in outcomes if o.status == "failed"]
+    return EXIT_FAILED if failed or not outcomes else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workbench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("cases", help="list case studies, or check case folders")
+    p.add_argument("action", nargs="?", choices=["list", "check"], default="list")
+    p.add_argument("paths", nargs="*", help="case folders or ids to check (default: all)")
+    p.set_defaults(func=_cases)
+
+    p = sub.add_parser("notebooks", help="list notebooks, check that they are committed clean, or clean them")
+    p.add_argument("action", nargs="?", choices=["list", "check", "clean"], default="list")
+    p.add_argument("notebooks", nargs="*", help="notebooks (default: all)")
+    p.set_defaults(func=_notebooks)
+
+    p = sub.add_parser("export", help="write student editions (solution cells replaced by placeholders)")
+    p.add_argument("--student", required=True, metavar="OUT", help="folder for the student editions")
+    p.add_argument("notebooks", nargs="*", help="notebooks (default: all)")
+    p.set_defaults(func=_export)
+
+    p = sub.add_parser("params", help="list a notebook's parameters")
+    p.add_argument("notebook", help="path, stem (00_framing) or number (00)")
+    p.set_defaults(func=_params)
+
+    p = sub.add_parser("run", help="execute a notebook with validated parameters into runs/")
+    p.add_argument("notebook", help="path, stem (00_framing) or number (00)")
+    p.add_argument("--case", help="case study id or folder")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="set a parameter (values parse as YAML: 0.5, true, [1, 7])")
+    p.add_argument("-f", "--file", help="YAML file of parameters (-p and --case override it)")
+    p.add_argument("--html", action="store_true", help="also render notebook.html")
+    p.add_argument("--out", help="runs folder (default: runs/ or $WORKBENCH_RUNS)")
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("sweep", help="run a notebook over a grid of parameters (resumable), and aggregate")
+    p.add_argument("spec", help="sweep spec (YAML), e.g. sweeps/framing_data_size.yaml")
+    p.add_argument("--workers", type=int, help="parallel runs on this machine (default: the number of cores)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask distributed scheduler instead")
+    p.add_argument("--runs", help="runs folder (default: runs/ or $WORKBENCH_RUNS)")
+    p.add_argument("--out", help="sweep folder (default: <runs>/sweeps/<spec name>)")
+    p.add_argument("--dry-run", action="store_true", help="validate and count the runs; run nothing")
+    p.set_defaults(func=_sweep)
+
+    p = sub.add_parser("report", help="the main job: every notebook on every case it supports, and an index")
+    p.add_argument("--workers", type=int, help="parallel runs (default: the number of cores)")
+    p.add_argument("--force", action="store_true", help="re-run runs that are up to date")
+    p.add_argument("--out", help="runs folder (default: runs/ or $WORKBENCH_RUNS)")
+    p.set_defaults(func=_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except WorkbenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
