@@ -75,12 +75,37 @@ def _emit(payload: dict[str, Any], text: str, markdown: str | None = None) -> No
     display(bundle, raw=True)
 
 
-def record(name: str, value: Any) -> Any:
-    """Record a named result of this run (a number, string, bool, or list/dict of them); returns value."""
+def _bounds(name: str, interval: Any) -> tuple[float | None, float | None]:
+    """(lo, hi) of an interval given as an object with .lo/.hi or a pair; NaN bounds become None."""
+    lo, hi = (interval.lo, interval.hi) if hasattr(interval, "lo") else tuple(interval)
+    out = []
+    for bound in (lo, hi):
+        b = None if bound is None else float(bound)
+        out.append(None if b is None or math.isnan(b) else b)
+    if out[0] is not None and out[1] is not None and out[0] > out[1]:
+        raise ValueError(f"record('{name}'): interval lower bound {out[0]} is above its upper bound {out[1]}")
+    return out[0], out[1]
+
+
+def record(name: str, value: Any, *, interval: Any = None) -> Any:
+    """Record a named result of this run (a number, string, bool, or list/dict of them); returns value.
+
+    A headline number is recorded with its interval: pass an `Interval` (from
+    workbench.modelling.intervals) as the value, or `interval=(lo, hi)`; the bounds are recorded as
+    `<name>_lo` and `<name>_hi` (None where the interval is undefined).
+    """
     if not isinstance(name, str) or not NAME.fullmatch(name) or name == "decision":
         raise ValueError(
             f"record: name {name!r} must be lower_snake_case (letters, digits, _), and not 'decision'"
         )
+    if all(hasattr(value, k) for k in ("value", "lo", "hi")) and interval is None:
+        interval, value = value, value.value
+    if interval is not None:
+        lo, hi = _bounds(name, interval)
+        record(name, value)
+        record(f"{name}_lo", lo)
+        record(f"{name}_hi", hi)
+        return value
     clean = _jsonable(name, value)
     _recorded[name] = clean
     shown = f"{clean:.4g}" if isinstance(clean, float) else repr(clean)

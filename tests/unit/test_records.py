@@ -56,3 +56,18 @@ def test_records_are_read_back_from_executed_notebook_outputs() -> None:
 def test_output_dir_is_the_run_folder_when_set(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv(rec.RUN_DIR_ENV, str(tmp_path / "run"))
     assert rec.output_dir() == tmp_path / "run" and (tmp_path / "run").is_dir()
+
+
+def test_a_value_recorded_with_its_interval_records_the_bounds_beside_it() -> None:
+    from workbench.modelling.intervals import Interval
+
+    rec._recorded.clear()
+    rec.record("cost", Interval(10.0, 8.0, 12.5, 0.9, "bootstrap"))
+    rec.record("gap", 0.3, interval=(0.1, 0.5))
+    rec.record("auc", 0.7, interval=(float("nan"), float("nan")))
+    got = rec.recorded()
+    assert (got["cost"], got["cost_lo"], got["cost_hi"]) == (10.0, 8.0, 12.5)
+    assert (got["gap"], got["gap_lo"], got["gap_hi"]) == (0.3, 0.1, 0.5)
+    assert got["auc_lo"] is None and got["auc_hi"] is None
+    with pytest.raises(ValueError, match="lower bound 2.0 is above its upper bound 1.0"):
+        rec.record("bad", 1.5, interval=(2.0, 1.0))

@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from workbench.errors import WorkbenchError
+from workbench.runner.applicability import applicability
 from workbench.runner.notebooks import cell_source
 
 __all__ = [
@@ -62,6 +64,10 @@ def problems(nb: dict[str, Any]) -> list[str]:
     for section in SECTIONS:
         if not any(line.strip() == section for text in markdown for line in text.splitlines()):
             out.append(f"has no '{section}' section")
+    try:
+        applicability(nb, "notebook", strict=True)
+    except WorkbenchError as e:
+        out.append(str(e).removeprefix("notebook: "))
     return out
 
 

@@ -8,7 +8,10 @@ with a comment that says what it means and, optionally, what values it allows:
     cost_fp = None      # cost of a false positive (default: the case's); type: float
 
 `one of: a, b` lists allowed values; `range: lo..hi` bounds a number (either side may be empty);
-`type: T` gives the type of a parameter whose default is None (which then also allows None).
+`type: T` gives the type of a parameter whose default is None (which then also allows None) or
+"auto" (which then also allows "auto": the notebook sizes it from the case's data):
+
+    window = "auto"     # rows per window; "auto" sizes it from the data; type: int; range: 100..
 The parameter `case` must name a case study that supports the notebook.
 """
 
@@ -44,6 +47,7 @@ class Param:
     high: float | None = None
     nullable: bool = False
     item_type: str | None = None  # element type of a list parameter
+    auto: bool = False  # also accepts "auto" (the notebook computes the value from the case)
 
     def range_text(self) -> str:
         """The bounds as 'lo..hi' (either side may be empty), or '' when unbounded."""
@@ -62,6 +66,8 @@ class Param:
             parts.append(f"range: {self.range_text()}")
         if self.nullable:
             parts.append("or None")
+        if self.auto:
+            parts.append('or "auto"')
         return "; ".join(parts) or "any " + (f"list of {self.item_type}" if self.item_type else self.type)
 
 
@@ -126,6 +132,7 @@ def declared_parameters(notebook: str | Path) -> dict[str, Param]:
         if not comment:
             problems.append(f"parameter '{name}': needs a comment saying what it means")
         spec = _parse_comment(name, comment, where)
+        auto = default == "auto" and spec.get("type") not in (None, "str")
         type_name = spec.get("type") or _type_name(default)
         if type_name not in TYPES:
             problems.append(f"parameter '{name}': cannot tell its type from {default!r}; add '; type: int|float|str|bool|list'")
@@ -137,7 +144,7 @@ def declared_parameters(notebook: str | Path) -> dict[str, Param]:
         params[name] = Param(
             name=name, type=type_name, default=default, help=spec["help"],
             choices=tuple(spec["choices"]) if "choices" in spec else None,
-            low=spec.get("low"), high=spec.get("high"), nullable=default is None, item_type=item_type,
+            low=spec.get("low"), high=spec.get("high"), nullable=default is None, item_type=item_type, auto=auto,
         )
     if problems:
         raise ParameterError(f"{where} (parameters cell)", problems)
@@ -182,6 +189,9 @@ def validate(notebook: str, params: dict[str, Param], request: dict[str, Any]) -
             close = difflib.get_close_matches(name, list(params), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             problems.append(f"unknown parameter '{name}'{hint}; declared: {', '.join(params)}")
+            continue
+        if p.auto and value == "auto":
+            values[name] = value
             continue
         if value is None:
             if not p.nullable:

@@ -22,6 +22,7 @@ from workbench import paths
 from workbench.cases import Case, load_case
 from workbench.errors import ParameterError, WorkbenchError
 from workbench.records import RUN_DIR_ENV
+from workbench.runner.applicability import applicability, why_not
 from workbench.runner.kernels import KERNEL_START_ERRORS, import_papermill, kernel_manager_class
 from workbench.runner.notebooks import find_error, read_notebook, read_records, resolve_notebook, write_figures
 from workbench.runner.params import declared_parameters, validate
@@ -100,6 +101,9 @@ def plan_run(notebook: str | Path, request: dict[str, Any], *, runs_dir: Path | 
             f"parameter 'case': case study '{case.id}' does not support {nb_path.stem} "
             f"(it supports: {supported}; add the notebook to 'notebooks' in its case.yaml)"
         ])
+    reasons = why_not(case, applicability(read_notebook(nb_path), nb_path.name), nb_path.stem)
+    if reasons:
+        raise ParameterError(nb_path.name, [f"parameter 'case': {r}" for r in reasons])
     # A case given as a folder path must still resolve from inside the run folder.
     if params["case"] != case.id:
         params["case"] = str(case.folder)

@@ -89,3 +89,19 @@ def test_the_real_notebooks_declare_valid_parameters_including_case() -> None:
         params = declared_parameters(path)
         assert "case" in params and "seed" in params, path.name
         assert all(p.help for p in params.values()), path.name
+
+
+def test_an_auto_parameter_takes_auto_or_a_value_of_its_type_in_range(tmp_path) -> None:
+    from tests.helpers import write_notebook
+
+    nb = write_notebook(tmp_path / "a.ipynb", [("code", 'case = "x"  # case\nwindow = "auto"  # rows per window; '
+                                                       '"auto" sizes it from the data; type: int; range: 100..\n',
+                                               ["parameters"])])
+    p = declared_parameters(nb)["window"]
+    assert p.auto and p.type == "int" and p.default == "auto" and 'or "auto"' in p.allowed()
+    assert validate("a", declared_parameters(nb), {"window": "auto"})["window"] == "auto"
+    assert validate("a", declared_parameters(nb), {"window": 500})["window"] == 500
+    with pytest.raises(ParameterError, match="out of range 100.."):
+        validate("a", declared_parameters(nb), {"window": 5})
+    with pytest.raises(ParameterError, match="expected int, got str 'big'"):
+        validate("a", declared_parameters(nb), {"window": "big"})

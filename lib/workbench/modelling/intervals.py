@@ -1,0 +1,153 @@
+"""Intervals behind every headline comparison: bootstrap over rows, paired differences, proportions, repeats.
+
+The workbench's evidence rule is that a decision between options says how sure it is. These are the
+one implementation of each interval the notebooks use:
+
+- `bootstrap_rows`: a percentile bootstrap of any statistic of rows (resampling row indices);
+- `mean_interval`: the same for a mean (e.g. the per-row cost difference of two models, which is
+  their cost-per-1,000 difference over 1,000), drawn exactly and fast from the distinct values;
+- `paired_cost_difference`: cost per 1,000 of option A minus option B on the same rows;
+- `proportion_interval`: a Wilson interval for k successes in n trials ("0 of 200" is not "0.00");
+- `repeats_interval`: a t interval over repeats (seeds, splits, windows).
+
+Every function returns an `Interval` (value, lo, hi, level, method); `distinguishable` says whether
+an interval of a difference excludes zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "Interval",
+    "bootstrap_rows",
+    "distinguishable",
+    "mean_interval",
+    "paired_cost_difference",
+    "proportion_interval",
+    "repeats_interval",
+]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A value with an interval [lo, hi] at `level` (e.g. 0.9), and how the interval was made."""
+
+    value: float
+    lo: float
+    hi: float
+    level: float
+    method: str
+
+    def __str__(self) -> str:
+        return f"{self.value:,.4g} [{self.lo:,.4g}, {self.hi:,.4g}]"
+
+    def text(self, fmt: str = ",.4g") -> str:
+        """'value [lo, hi]' with a format spec, and the level, e.g. '12.3 [10.1, 14.2] (90%)'."""
+        return f"{self.value:{fmt}} [{self.lo:{fmt}}, {self.hi:{fmt}}] ({self.level:.0%})"
+
+    def excludes(self, x: float = 0.0) -> bool:
+        """Whether x lies outside the interval."""
+        return bool(x < self.lo or x > self.hi)
+
+
+def _check_level(level: float) -> None:
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+
+
+def bootstrap_rows(n: int, statistic: Callable[[np.ndarray], float], *, n_boot: int = 1000, level: float = 0.9,
+                   seed: int = 0) -> Interval:
+    """Percentile bootstrap of statistic(rows) over n rows: the value is statistic(all rows).
+
+    `statistic` receives an array of row indices (with repeats) and returns a number; for a paired
+    comparison, compute both options on the same indices and return their difference.
+    Resamples on which the statistic is undefined (NaN) are dropped.
+    """
+    _check_level(level)
+    if n < 1:
+        raise ValueError("bootstrap_rows needs at least one row")
+    rng = np.random.default_rng(seed)
+    value = float(statistic(np.arange(n)))
+    reps = np.array([statistic(rng.integers(0, n, n)) for _ in range(n_boot)], dtype=float)
+    reps = reps[np.isfinite(reps)]
+    if not len(reps):
+        return Interval(value, float("nan"), float("nan"), level, "bootstrap")
+    lo, hi = np.quantile(reps, [(1 - level) / 2, (1 + level) / 2])
+    return Interval(value, float(lo), float(hi), level, f"percentile bootstrap over {n:,} rows, {n_boot} resamples")
+
+
+def mean_interval(values: np.ndarray, *, n_boot: int = 2000, level: float = 0.9, seed: int = 0) -> Interval:
+    """Percentile bootstrap interval of the mean of values (resampling rows), exact and fast at any n.
+
+    A resample of n rows is a multinomial draw of how often each distinct value appears, so the
+    bootstrap distribution of the mean is drawn from the counts of distinct values, not from rows.
+    """
+    _check_level(level)
+    v = np.asarray(values, dtype=float)
+    if v.size == 0 or not np.isfinite(v).all():
+        raise ValueError("mean_interval needs a non-empty array of finite values")
+    uniq, counts = np.unique(v, return_counts=True)
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(v.size, counts / v.size, size=n_boot)
+    means = draws @ uniq / v.size
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return Interval(float(v.mean()), float(lo), float(hi), level,
+                    f"percentile bootstrap over {v.size:,} rows, {n_boot} resamples")
+
+
+def paired_cost_difference(y: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, cost_fp: float, cost_fn: float,
+                           *, n_boot: int = 2000, level: float = 0.9, seed: int = 0) -> Interval:
+    """Cost per 1,000 decisions of A minus B on the same rows, with a paired bootstrap interval.
+
+    Each row's cost under A minus its cost under B is resampled, so what both options get right or
+    wrong together cancels: the interval is much narrower than comparing two separate intervals.
+    """
+    y = np.asarray(y).astype(bool)
+    a, b = np.asarray(pred_a).astype(bool), np.asarray(pred_b).astype(bool)
+    if not len(y) == len(a) == len(b):
+        raise ValueError(f"y ({len(y)}), pred_a ({len(a)}) and pred_b ({len(b)}) must have one entry per row")
+
+    def row_cost(p: np.ndarray) -> np.ndarray:
+        return np.where(p & ~y, cost_fp, 0.0) + np.where(~p & y, cost_fn, 0.0)
+
+    m = mean_interval(1000.0 * (row_cost(a) - row_cost(b)), n_boot=n_boot, level=level, seed=seed)
+    return Interval(m.value, m.lo, m.hi, level, "paired " + m.method)
+
+
+def proportion_interval(k: int, n: int, *, level: float = 0.9) -> Interval:
+    """k of n as a share, with its Wilson score interval (sensible at k = 0 or k = n)."""
+    from scipy.stats import norm
+
+    _check_level(level)
+    if n <= 0 or not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n and n > 0, got k={k}, n={n}")
+    z = float(norm.ppf((1 + level) / 2))
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return Interval(p, float(max(0.0, centre - half)), float(min(1.0, centre + half)), level,
+                    f"Wilson interval, {k} of {n}")
+
+
+def repeats_interval(values: np.ndarray, *, level: float = 0.9) -> Interval:
+    """The mean over repeats (seeds, splits, windows) with a t interval; a single repeat has none (NaN)."""
+    from scipy.stats import t
+
+    _check_level(level)
+    v = np.asarray(values, dtype=float)
+    if v.size == 0:
+        raise ValueError("repeats_interval needs at least one value")
+    mean = float(v.mean())
+    if v.size == 1:
+        return Interval(mean, float("nan"), float("nan"), level, "one repeat: no interval")
+    half = float(t.ppf((1 + level) / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+    return Interval(mean, mean - half, mean + half, level, f"t interval over {v.size} repeats")
+
+
+def distinguishable(difference: Interval, at: float = 0.0) -> bool:
+    """Whether an interval of a difference excludes `at` (0: the options differ at this level)."""
+    return difference.excludes(at)

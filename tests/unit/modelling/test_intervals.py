@@ -1,0 +1,84 @@
+"""Intervals (workbench.modelling.intervals) against statsmodels, scipy, brute force and simulated coverage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+from workbench.modelling.intervals import (
+    Interval,
+    bootstrap_rows,
+    distinguishable,
+    mean_interval,
+    paired_cost_difference,
+    proportion_interval,
+    repeats_interval,
+)
+
+
+@pytest.mark.parametrize(("k", "n"), [(0, 200), (3, 50), (25, 50), (50, 50), (1, 1)])
+def test_the_wilson_interval_equals_statsmodels(k: int, n: int) -> None:
+    got = proportion_interval(k, n, level=0.95)
+    lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
+    assert got.value == k / n and got.lo == pytest.approx(lo, abs=1e-12) and got.hi == pytest.approx(hi, abs=1e-12)
+    assert f"{k} of {n}" in got.method
+
+
+def test_the_repeats_interval_is_scipys_t_interval_and_a_single_repeat_has_none() -> None:
+    v = np.array([0.71, 0.74, 0.69, 0.73, 0.70])
+    lo, hi = stats.t.interval(0.9, len(v) - 1, loc=v.mean(), scale=stats.sem(v))
+    got = repeats_interval(v, level=0.9)
+    assert (got.lo, got.hi) == pytest.approx((lo, hi))
+    assert np.isnan(repeats_interval(np.array([1.0])).lo)
+
+
+def test_mean_interval_matches_a_brute_force_row_bootstrap() -> None:
+    rng = np.random.default_rng(0)
+    v = rng.choice([0.0, 5.0, 20.0], size=3000, p=[0.8, 0.15, 0.05])
+    fast = mean_interval(v, n_boot=4000, level=0.9, seed=1)
+    slow = bootstrap_rows(len(v), lambda idx: v[idx].mean(), n_boot=4000, level=0.9, seed=2)
+    assert fast.value == slow.value == pytest.approx(v.mean())
+    assert fast.lo == pytest.approx(slow.lo, rel=0.03) and fast.hi == pytest.approx(slow.hi, rel=0.03)
+
+
+def test_a_90_percent_interval_covers_the_true_mean_about_90_percent_of_the_time() -> None:
+    rng = np.random.default_rng(3)
+    truth, hits, trials = 0.2, 0, 400
+    for t in range(trials):
+        sample = (rng.random(500) < truth).astype(float)
+        hits += not mean_interval(sample, n_boot=500, level=0.9, seed=t).excludes(truth)
+    covered = proportion_interval(hits, trials, level=0.99)
+    assert covered.lo <= 0.9 <= covered.hi, f"coverage {hits / trials:.3f}"
+
+
+def test_the_paired_cost_difference_is_exact_and_narrower_than_unpaired() -> None:
+    rng = np.random.default_rng(4)
+    y = rng.random(4000) < 0.1
+    a = np.where(rng.random(4000) < 0.9, y, ~y)
+    b = np.where(rng.random(4000) < 0.03, ~a, a)  # B disagrees with A on 3% of rows
+    got = paired_cost_difference(y, a, b, 1.0, 10.0, n_boot=2000, seed=5)
+
+    def cost(p: np.ndarray) -> float:
+        return 1000 * (np.sum(p & ~y) * 1.0 + np.sum(~p & y) * 10.0) / len(y)
+
+    assert got.value == pytest.approx(cost(a) - cost(b))
+    def row_costs(p: np.ndarray) -> np.ndarray:
+        return 1000 * (np.where(p & ~y, 1.0, 0) + np.where(~p & y, 10.0, 0))
+
+    width_a, width_b = (np.ptp([(i := mean_interval(row_costs(p), seed=6)).lo, i.hi]) for p in (a, b))
+    unpaired = np.hypot(width_a, width_b)  # the width of A - B from two independent intervals
+    assert got.hi - got.lo < 0.6 * unpaired, "pairing cancels what both get right or wrong together"
+    assert distinguishable(got) == got.excludes(0.0)
+
+
+def test_intervals_read_and_refuse_nonsense() -> None:
+    iv = Interval(1.0, 0.5, 2.0, 0.9, "x")
+    assert iv.excludes(3.0) and not iv.excludes(1.5) and iv.text(".1f") == "1.0 [0.5, 2.0] (90%)"
+    with pytest.raises(ValueError, match="level"):
+        proportion_interval(1, 2, level=1.5)
+    with pytest.raises(ValueError, match="0 <= k <= n"):
+        proportion_interval(3, 2)
+    with pytest.raises(ValueError, match="finite"):
+        mean_interval(np.array([1.0, np.nan]))
