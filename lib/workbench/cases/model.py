@@ -19,12 +19,14 @@ KINDS = ("numeric", "categorical", "text")  # the kinds of feature column a case
 
 @dataclass(frozen=True)
 class Costs:
-    """What one wrong decision costs, in `unit`."""
+    """What one wrong decision costs, in `unit`; optionally what a training run and a human review cost."""
 
     unit: str
     false_positive: float
     false_negative: float
     note: str = ""
+    retrain: float | None = None  # one training run (compute, validation, rollout), in `unit`
+    review: float | None = None  # a human reviewing one case instead of the model deciding, in `unit`
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class Case:
     leaky: list[str]
     costs: Costs
     label_delay_days: float | None
+    prediction_lead_days: float | None
     slices: list[Slice]
     notebooks: list[str]
     data: pd.DataFrame | None = field(default=None, repr=False)

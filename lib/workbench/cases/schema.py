@@ -27,7 +27,9 @@ OPTIONAL: dict[str, Any] = {
     "sha256": (str, type(None)), "time_column": (str, type(None)), "identifiers": list,
     "sensitive": list, "text_column": (str, type(None)), "leaky": list,
     "label_delay_days": (int, float, type(None)), "slices": list,
+    "prediction_lead_days": (int, float, type(None)),
 }
+COST_KEYS = ("unit", "false_positive", "false_negative", "note", "retrain", "review")
 TASKS = ("binary",)
 TYPE_NAMES = {str: "a string", int: "an integer", bool: "true/false", dict: "a mapping",
               list: "a list", float: "a number", type(None): "null"}
@@ -118,13 +120,18 @@ def read_spec(folder: Path) -> tuple[dict[str, Any] | None, list[str]]:
         bad("costs.unit", "expected the unit the costs are in (e.g. USD, minutes)")
     if isinstance(spec.get("costs"), dict) and costs.get("false_positive") == costs.get("false_negative") == 0:
         bad("costs", "both costs are 0: at least one error must cost something")
-    extra = set(costs) - {"unit", "false_positive", "false_negative", "note"}
+    for key in ("retrain", "review"):
+        v = costs.get(key)
+        if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 and math.isfinite(v)):
+            bad(f"costs.{key}", f"expected a non-negative number or null, got {v!r}")
+    extra = set(costs) - set(COST_KEYS)
     if extra:
-        bad("costs", f"unknown keys {sorted(extra)} (expected unit, false_positive, false_negative, note)")
+        bad("costs", f"unknown keys {sorted(extra)} (expected {', '.join(COST_KEYS)})")
 
-    delay = spec.get("label_delay_days")
-    if isinstance(delay, (int, float)) and not isinstance(delay, bool) and delay < 0:
-        bad("label_delay_days", f"expected a non-negative number of days, got {delay}")
+    for name in ("label_delay_days", "prediction_lead_days"):
+        days = spec.get(name)
+        if isinstance(days, (int, float)) and not isinstance(days, bool) and not (days >= 0 and math.isfinite(days)):
+            bad(name, f"expected a non-negative number of days, got {days}")
 
     for i, s in enumerate(list_field(spec, "slices")):
         if not isinstance(s, dict) or not isinstance(s.get("column"), str):

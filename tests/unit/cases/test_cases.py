@@ -113,3 +113,17 @@ def test_slice_groups_use_values_or_left_closed_bins(tiny_case: Path) -> None:
     groups = case.slice_groups(by_x)
     x = case.frame()["x"]
     assert (groups[x < 0] == "[-10, 0)").all() and (groups[x >= 0] == "[0, 10)").all()
+
+
+def test_optional_costs_and_the_prediction_lead_are_read_and_checked(tmp_path: Path) -> None:
+    folder = make_case(tmp_path / "timed", costs={"unit": "USD", "false_positive": 1, "false_negative": 4,
+                                                  "retrain": 100, "review": 2.5},
+                       label_delay_days=1, prediction_lead_days=21)
+    case = load_case(folder)
+    assert (case.costs.retrain, case.costs.review, case.prediction_lead_days) == (100.0, 2.5, 21)
+    bad = make_case(tmp_path / "bad", costs={"unit": "USD", "false_positive": 1, "false_negative": 4,
+                                             "retrain": -1, "refund": 3}, prediction_lead_days=-2)
+    problems = check_case(bad)
+    assert any("costs.retrain" in p and "non-negative" in p for p in problems)
+    assert any("unknown keys ['refund']" in p for p in problems)
+    assert any("prediction_lead_days" in p for p in problems)
