@@ -14,6 +14,7 @@ import psutil
 import pytest
 import yaml
 
+from tests.helpers import REPO
 from workbench.errors import WorkbenchError
 from workbench.runner.cli import EXIT_FAILED, main
 from workbench.runner.locks import FolderLock
@@ -125,7 +126,7 @@ def test_dask_cluster_gives_the_same_table_as_local_processes(tmp_path: Path, ru
     assert len(local) == 4 and local.equals(remote)
 
 
-@pytest.mark.parametrize("spec", sorted((Path(__file__).parents[1] / "sweeps").glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("spec", sorted((REPO / "sweeps").glob("*.yaml")), ids=lambda p: p.stem)
 def test_the_ready_made_sweeps_are_valid(spec: Path, runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sweep", str(spec), "--dry-run"]) == 0
     assert "valid runs" in capsys.readouterr().out and not runs.exists()

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 from workbench import paths
 from workbench.cases.model import KINDS
 from workbench.cases.schema import list_field
-from workbench.fileio import sha256_file
+from workbench.fileio import sha256_cached
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["read_data"]
+__all__ = ["MIN_CLASS_ROWS", "MIN_ROWS", "read_data"]
 
 
 def _fits(series: pd.Series, kind: str) -> bool:
@@ -33,9 +33,29 @@ def _fits(series: pd.Series, kind: str) -> bool:
     )
 
 
-def read_data(folder: Path, spec: dict[str, Any], *, verify_sha256: bool = True) -> tuple[pd.DataFrame | None, list[str]]:
-    """Read the data file and check it against the spec; return the frame and its problems."""
+MIN_ROWS = 20  # below this no split leaves anything to learn from or to judge on
+MIN_CLASS_ROWS = 5  # each class needs a few rows on both sides of a split
+
+
+def _csv_header(path: Path) -> list[str]:
+    import csv
+
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        return next(csv.reader(f), [])
+
+
+def read_data(folder: Path, spec: dict[str, Any], *, verify_sha256: bool = True,
+              warnings: list[str] | None = None) -> tuple[pd.DataFrame | None, list[str]]:
+    """Read the data file and check it against the spec; return the frame and its problems.
+
+    Problems a notebook could not survive are errors (no rows, fewer than MIN_ROWS, a class with
+    fewer than MIN_CLASS_ROWS rows, an empty or infinite feature, duplicate column names); what a
+    notebook survives (a constant feature) is appended to `warnings`.
+    """
+    import numpy as np
     import pandas as pd
+
+    warnings = [] if warnings is None else warnings
 
     name = spec.get("data")
     if not isinstance(name, str):
@@ -46,7 +66,7 @@ def read_data(folder: Path, spec: dict[str, Any], *, verify_sha256: bool = True)
         return None, [f"{paths.display(folder / 'case.yaml')}: field 'data': file {where} does not exist"]
     problems: list[str] = []
     if verify_sha256 and isinstance(spec.get("sha256"), str):
-        actual = sha256_file(path)
+        actual = sha256_cached(path)
         if actual != spec["sha256"]:
             problems.append(
                 f"{where}: sha256 is {actual}, but case.yaml field 'sha256' expects {spec['sha256']} "
@@ -58,6 +78,14 @@ def read_data(folder: Path, spec: dict[str, Any], *, verify_sha256: bool = True)
         return None, [*problems, f"{where}: cannot be read as {path.suffix[1:]} ({type(e).__name__}: {e})"]
     if len(df) == 0:
         return None, [*problems, f"{where}: has no rows"]
+    header = _csv_header(path) if path.suffix == ".csv" else [str(c) for c in df.columns]
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        return None, [*problems, f"{where}: column names {repeated} appear more than once; each column needs its "
+                                 "own name"]
+    if len(df) < MIN_ROWS:
+        problems.append(f"{where}: has {len(df)} rows; a case needs at least {MIN_ROWS} (and each notebook states "
+                        "its own minimum)")
 
     columns = set(df.columns)
 
@@ -72,8 +100,21 @@ def read_data(folder: Path, spec: dict[str, Any], *, verify_sha256: bool = True)
 
     features: dict[str, Any] = spec["features"] if isinstance(spec.get("features"), dict) else {}
     for col, kind in features.items():
-        if not missing("features", col) and kind in KINDS and not _fits(df[col], kind):
+        if missing("features", col) or kind not in KINDS:
+            continue
+        if not _fits(df[col], kind):
             problems.append(f"{where}: column '{col}' has dtype {df[col].dtype}, which does not fit kind '{kind}'")
+            continue
+        values = df[col]
+        if values.isna().all():
+            problems.append(f"{where}: feature '{col}' has no values (all {len(df)} missing); drop it from features")
+            continue
+        if kind == "numeric" and np.isinf(values.to_numpy(dtype=float, na_value=np.nan)).any():
+            n_inf = int(np.isinf(values.to_numpy(dtype=float, na_value=np.nan)).sum())
+            problems.append(f"{where}: feature '{col}' has {n_inf} infinite values; replace them (e.g. by missing)")
+        elif values.nunique(dropna=True) == 1:
+            warnings.append(f"{where}: feature '{col}' is constant ({values.dropna().iloc[0]!r}): it cannot inform "
+                            "a model; consider dropping it from features")
     for fld in ("identifiers", "sensitive"):
         for col in list_field(spec, fld):
             missing(fld, col)
@@ -96,6 +137,12 @@ def read_data(folder: Path, spec: dict[str, Any], *, verify_sha256: bool = True)
                 f"{paths.display(folder / 'case.yaml')}: field 'positive_class': {spec['positive_class']!r} "
                 f"is not a value of target '{target}' (values: {values[:10]})"
             )
+        elif len(values) == 2:
+            counts = y.value_counts()
+            rare = counts.idxmin()
+            if counts.min() < MIN_CLASS_ROWS:
+                problems.append(f"{where}: target '{target}' has {int(counts.min())} rows of class {rare!r}; at least "
+                                f"{MIN_CLASS_ROWS} of each class are needed to train on some and judge on others")
 
     tcol = spec.get("time_column")
     if isinstance(tcol, str) and not missing("time_column", tcol):

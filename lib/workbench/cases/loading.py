@@ -9,38 +9,43 @@ from workbench import paths
 from workbench.cases import data as case_data
 from workbench.cases import schema
 from workbench.cases.model import Case, Costs, Slice
-from workbench.errors import CaseError
+from workbench.errors import CaseError, WorkbenchError
+from workbench.fileio import read_yaml_mapping, shown
 
 __all__ = ["check_case", "find_case", "list_cases", "load_case"]
 
 
 def find_case(case: str | Path) -> Path:
     """The folder of a case given its id (searched in paths.case_dirs()) or a path to its folder."""
-    p = Path(case).expanduser()
-    if p.is_dir() or p.name == "case.yaml" or "/" in str(case) or "\\" in str(case):
-        folder = p.parent if p.name == "case.yaml" else p
-        if not (folder / "case.yaml").is_file():
-            raise CaseError(str(folder), [f"no case.yaml in {paths.display(folder)}"])
-        return folder
-    for d in paths.case_dirs():
-        if (d / str(case) / "case.yaml").is_file():
-            return d / str(case)
+    text = str(case)
+    if not text.strip() or len(text) > 4096 or "\0" in text:
+        raise CaseError(shown(text), ["expected a case study id or the path of a case folder"])
+    try:
+        p = Path(case).expanduser()
+        if p.is_dir() or p.name == "case.yaml" or "/" in text or "\\" in text:
+            folder = p.parent if p.name == "case.yaml" else p
+            if not (folder / "case.yaml").is_file():
+                raise CaseError(str(folder), [f"no case.yaml in {paths.display(folder)}"])
+            return folder
+        for d in paths.case_dirs():
+            if (d / text / "case.yaml").is_file():
+                return d / text
+    except OSError as e:  # e.g. a name longer than the file system allows
+        raise CaseError(shown(text), [f"cannot look for this case ({e.strerror or e}); expected a case study id "
+                                      "or the path of a case folder"]) from e
     known = ", ".join(sorted(c["id"] for c in list_cases())) or "none"
     raise CaseError(str(case), [f"unknown case study '{case}' (known: {known}; or give a folder path)"])
 
 
 def list_cases() -> list[dict[str, Any]]:
     """Every case found in the search path: id, title, notebooks, folder (case.yaml only, no data)."""
-    import yaml
-
     seen: dict[str, dict[str, Any]] = {}
     for d in paths.case_dirs():
         for spec in sorted(d.glob("*/case.yaml")) if d.is_dir() else []:
             try:
-                raw = yaml.safe_load(spec.read_text(encoding="utf-8")) or {}
-            except (OSError, yaml.YAMLError):
-                raw = {}
-            raw = raw if isinstance(raw, dict) else {}
+                raw = read_yaml_mapping(spec, "case.yaml")
+            except WorkbenchError:
+                raw = {}  # listed by folder name; `workbench cases check` says what is wrong
             cid = spec.parent.name
             seen.setdefault(cid, {
                 "id": cid,
@@ -63,12 +68,13 @@ def check_case(case: str | Path) -> list[str]:
 def load_case(case: str | Path, *, verify_sha256: bool = True) -> Case:
     """Load a case by id or folder, validating case.yaml and its data; raise CaseError listing every problem."""
     folder = find_case(case)
-    spec, problems = schema.read_spec(folder)
+    warnings: list[str] = []
+    spec, problems = schema.read_spec(folder, warnings)
     if spec is None:
         raise CaseError(paths.display(folder), problems)
     data = None
     if not problems or spec.get("data"):
-        data, data_problems = case_data.read_data(folder, spec, verify_sha256=verify_sha256)
+        data, data_problems = case_data.read_data(folder, spec, verify_sha256=verify_sha256, warnings=warnings)
         problems += data_problems
     if problems:
         raise CaseError(paths.display(folder), problems)
@@ -102,4 +108,5 @@ def load_case(case: str | Path, *, verify_sha256: bool = True) -> Case:
         slices=[Slice(s["column"], tuple(s["bins"]) if s.get("bins") else None) for s in spec.get("slices") or []],
         notebooks=[str(n) for n in spec["notebooks"]],
         data=data,
+        warnings=warnings,
     )

@@ -62,6 +62,7 @@ class Case:
     slices: list[Slice]
     notebooks: list[str]
     data: pd.DataFrame | None = field(default=None, repr=False)
+    warnings: list[str] = field(default_factory=list)  # what loading found that a notebook can survive
 
     @property
     def data_path(self) -> Path:

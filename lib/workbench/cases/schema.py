@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from workbench import paths
 from workbench.cases.model import KINDS
+from workbench.errors import WorkbenchError
+from workbench.fileio import read_yaml_mapping
 
 __all__ = ["list_field", "read_spec"]
 
@@ -46,19 +48,18 @@ def _expected(types: Any) -> str:
     return " or ".join(TYPE_NAMES[t] for t in types)
 
 
-def read_spec(folder: Path) -> tuple[dict[str, Any] | None, list[str]]:
-    """Parse and check case.yaml; return the mapping (None if unreadable) and its problems."""
-    import yaml
+def read_spec(folder: Path, warnings: list[str] | None = None) -> tuple[dict[str, Any] | None, list[str]]:
+    """Parse and check case.yaml; return the mapping (None if unreadable) and its problems.
 
+    What does not stop a case from loading (a listed notebook that is not in the notebooks folder)
+    is appended to `warnings`.
+    """
+    warnings = [] if warnings is None else warnings
     where = f"{paths.display(folder / 'case.yaml')}"
     try:
-        spec = yaml.safe_load((folder / "case.yaml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        return None, [f"{where}: cannot be read ({e})"]
-    except yaml.YAMLError as e:
-        return None, [f"{where}: is not valid YAML ({' '.join(str(e).split())})"]
-    if not isinstance(spec, dict):
-        return None, [f"{where}: expected a mapping of fields, got {type(spec).__name__}"]
+        spec = read_yaml_mapping(folder / "case.yaml", "case.yaml")
+    except WorkbenchError as e:
+        return None, [str(e).replace(str(folder / "case.yaml"), where, 1)]
 
     problems: list[str] = []
 
@@ -84,6 +85,9 @@ def read_spec(folder: Path) -> tuple[dict[str, Any] | None, list[str]]:
         bad("task", f"'{spec['task']}' is not supported (expected one of: {', '.join(TASKS)})")
     if isinstance(spec.get("data"), str) and Path(spec["data"]).suffix not in (".parquet", ".csv"):
         bad("data", f"'{spec['data']}' must be a .parquet or .csv file in the case folder")
+    elif isinstance(spec.get("data"), str) and (Path(spec["data"]).name != spec["data"] or spec["data"].startswith(".")):
+        bad("data", f"'{spec['data']}' must be the name of a file in the case folder itself (no folders, no '..', "
+                    "not hidden); move the file next to case.yaml")
     if isinstance(spec.get("sha256"), str) and not re.fullmatch(r"[0-9a-f]{64}", spec["sha256"]):
         bad("sha256", "expected 64 lower-case hex digits")
 
@@ -150,5 +154,6 @@ def read_spec(folder: Path) -> tuple[dict[str, Any] | None, list[str]]:
     known = sorted(p.stem for p in paths.notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
     for nb in list_field(spec, "notebooks"):
         if str(nb) not in known:
-            bad("notebooks", f"'{nb}' is not a notebook in notebooks/ (known: {', '.join(known) or 'none'})")
+            warnings.append(f"{where}: field 'notebooks': '{nb}' is not a notebook in {paths.display(paths.notebooks_dir())} "
+                            f"(known: {', '.join(known) or 'none'}); it is ignored")
     return spec, problems

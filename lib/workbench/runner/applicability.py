@@ -23,7 +23,7 @@ from workbench.errors import WorkbenchError
 if TYPE_CHECKING:
     from workbench.cases import Case
 
-__all__ = ["REQUIREMENTS", "SECTIONS", "Applicability", "applicability", "why_not"]
+__all__ = ["REQUIREMENTS", "SECTIONS", "Applicability", "applicability", "has_fact", "why_not"]
 
 # The design review's sections, in the order the book builds a system.
 SECTIONS = ("problem", "labels", "features", "model", "deployment", "monitoring", "experiments", "fairness")
@@ -83,9 +83,9 @@ def applicability(nb: dict[str, Any], path: Path | str, *, strict: bool = False)
                          int(meta.get("min_class_rows", 0)))
 
 
-def _has(case: Case, fact: str) -> bool:
-    value = getattr(case, fact, None)
-    return bool(value)
+def has_fact(case: Case, fact: str) -> bool:
+    """Whether the case declares a fact (a non-empty time_column, text_column, sensitive, ... field)."""
+    return bool(getattr(case, fact, None))
 
 
 def why_not(case: Case, app: Applicability, notebook: str) -> list[str]:
@@ -94,7 +94,7 @@ def why_not(case: Case, app: Applicability, notebook: str) -> list[str]:
     if case.task not in app.tasks:
         reasons.append(f"{notebook} handles task {', '.join(app.tasks)}; case '{case.id}' is task '{case.task}'")
     for fact in app.requires:
-        if not _has(case, fact):
+        if not has_fact(case, fact):
             reasons.append(f"{notebook} needs {REQUIREMENTS[fact]}; case '{case.id}' declares none (add it to case.yaml)")
     if case.data is not None:
         n = len(case.data)

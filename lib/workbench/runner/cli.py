@@ -123,9 +123,14 @@ def _request(args: argparse.Namespace) -> dict:
 
 def _run(args: argparse.Namespace) -> int:
     from workbench import paths
+    from workbench.fileio import shown
+    from workbench.runner.publish import check_runs_root
     from workbench.runner.run import execute, plan_run, run_failed_message
 
     run = plan_run(args.notebook, _request(args), runs_dir=Path(args.out) if args.out else None)
+    check_runs_root(run.folder.parent.parent)
+    for warning in run.case.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"running {run.notebook.name} on '{run.case.id}' -> {paths.display(run.folder)}", flush=True)
     result = execute(run, html=args.html)
     if not result.ok:
@@ -134,10 +139,13 @@ def _run(args: argparse.Namespace) -> int:
     decision = result.results.get("decision")
     for name, value in result.results.items():
         if name != "decision":
-            print(f"  {name} = {value:.4g}" if isinstance(value, float) else f"  {name} = {value}")
+            text = value if isinstance(value, (str, int)) else shown(value)
+            print(f"  {name} = {value:.4g}" if isinstance(value, float) else f"  {name} = {text}")
     if isinstance(decision, dict):
         print(f"decision: {decision.get('choice')}")
-    print(f"finished in {result.duration_s:.1f} s: {paths.display(run.folder)}")
+    for warning in result.warnings[len(run.case.warnings):]:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"finished in {result.duration_s:.1f} s: {paths.display(result.folder or run.folder)}")
     return 0
 
 
@@ -240,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as e:  # a full disk, a folder that vanished: say what and where, without a traceback
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        print(f"error: {e.strerror or e}{where}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -8,11 +8,14 @@ with a comment that says what it means and, optionally, what values it allows:
     cost_fp = None      # cost of a false positive (default: the case's); type: float
 
 `one of: a, b` lists allowed values; `range: lo..hi` bounds a number (either side may be empty);
+`needs: time=time_column` says a value needs a fact of the case (checked when the case is known);
 `type: T` gives the type of a parameter whose default is None (which then also allows None) or
 "auto" (which then also allows "auto": the notebook sizes it from the case's data):
 
     window = "auto"     # rows per window; "auto" sizes it from the data; type: int; range: 100..
-The parameter `case` must name a case study that supports the notebook.
+The parameter `case` must name a case study that supports the notebook. `type: date` takes an ISO
+date ("2013-10-01"). Whatever the declaration, a seed (`seed`, `*_seed`) must fit numpy's and
+LightGBM's 0..2**32-1, and a cost (`cost*`) stays below 1e12 so that costs per 1,000 never overflow.
 """
 
 from __future__ import annotations
@@ -26,12 +29,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import ParameterError
+from workbench.errors import ParameterError, WorkbenchError
+from workbench.fileio import load_yaml, shown
 from workbench.runner.notebooks import parameters_cell, read_notebook
 
-__all__ = ["Param", "declared_parameters", "parse_cli_value", "validate"]
+__all__ = ["MAX_COST", "MAX_SEED", "Param", "declared_parameters", "parse_cli_value", "unmet_needs", "validate"]
 
-TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list}
+TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "date": str}
+MAX_SEED = 2**32 - 1
+MAX_COST = 1e12
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class Param:
     nullable: bool = False
     item_type: str | None = None  # element type of a list parameter
     auto: bool = False  # also accepts "auto" (the notebook computes the value from the case)
+    needs: tuple[tuple[Any, str], ...] = ()  # (value, case fact): this value needs the case to declare the fact
 
     def range_text(self) -> str:
         """The bounds as 'lo..hi' (either side may be empty), or '' when unbounded."""
@@ -94,6 +101,14 @@ def _parse_comment(name: str, comment: str, where: str) -> dict[str, Any]:
             out["high"] = float(hi) if hi.strip() else None
         elif sep and key == "type":
             out["type"] = rest.strip()
+        elif sep and key == "needs":
+            pairs = []
+            for item in (v.strip() for v in rest.split(",") if v.strip()):
+                value, eq, fact = item.partition("=")
+                if not eq:
+                    raise ParameterError(where, [f"parameter '{name}': needs must look like 'value=case_fact', got '{item}'"])
+                pairs.append((_literal(value.strip()), fact.strip()))
+            out["needs"] = tuple(pairs)
         elif part:
             out["help"].append(part)
     out["help"] = "; ".join(out["help"])
@@ -145,6 +160,7 @@ def declared_parameters(notebook: str | Path) -> dict[str, Param]:
             name=name, type=type_name, default=default, help=spec["help"],
             choices=tuple(spec["choices"]) if "choices" in spec else None,
             low=spec.get("low"), high=spec.get("high"), nullable=default is None, item_type=item_type, auto=auto,
+            needs=spec.get("needs", ()),
         )
     if problems:
         raise ParameterError(f"{where} (parameters cell)", problems)
@@ -153,29 +169,46 @@ def declared_parameters(notebook: str | Path) -> dict[str, Param]:
 
 def parse_cli_value(param: Param | None, raw: str) -> Any:
     """A command-line value in the parameter's type: strings stay as typed, the rest parse as YAML."""
-    import yaml
-
     if raw in ("None", "null", "~"):
         return None
-    if param is not None and param.type == "str":
+    if param is not None and param.type in ("str", "date"):
         return raw
     try:
-        return yaml.safe_load(raw)
-    except yaml.YAMLError:
+        value = load_yaml(raw, f"value {shown(raw)}")
+    except WorkbenchError:
         return raw
+    if param is not None and param.type in ("float", "int") and isinstance(value, str):
+        try:  # YAML 1.1 reads 1e-1 and 1e3 as strings; a number was meant
+            number = float(raw)
+        except ValueError:
+            return value
+        return int(number) if param.type == "int" and number.is_integer() else number
+    return value
 
 
 def _check_scalar(p: Param, value: Any, type_name: str) -> tuple[Any, str | None]:
     if type_name == "float" and type(value) is int:
         value = float(value)
+    if type_name == "date":
+        import datetime as dt
+
+        try:
+            dt.date.fromisoformat(value)
+        except (TypeError, ValueError):
+            return value, f"expected a date like 2013-10-01, got {shown(value)}"
+        return value, None
     if _type_name(value) != type_name:
-        return value, f"expected {type_name}, got {type(value).__name__} {value!r}"
+        return value, f"expected {type_name}, got {type(value).__name__} {shown(value)}"
     if type_name == "float" and not math.isfinite(value):
-        return value, f"expected a finite number, got {value!r}"
+        return value, f"expected a finite number, got {shown(value)}"
     if p.choices is not None and value not in p.choices:
-        return value, f"{value!r} is not allowed (one of: {', '.join(map(str, p.choices))})"
+        return value, f"{shown(value)} is not allowed (one of: {', '.join(map(str, p.choices))})"
     if p.low is not None and value < p.low or p.high is not None and value > p.high:
-        return value, f"{value!r} is out of range {p.range_text()}"
+        return value, f"{shown(value)} is out of range {p.range_text()}"
+    if type_name == "int" and (p.name == "seed" or p.name.endswith("_seed")) and not 0 <= value <= MAX_SEED:
+        return value, f"{shown(value)} is not a seed numpy and LightGBM accept (0..{MAX_SEED})"
+    if type_name in ("int", "float") and p.name.startswith("cost") and abs(value) > MAX_COST:
+        return value, f"{shown(value)} is beyond {MAX_COST:g}: costs per 1,000 decisions would overflow"
     return value, None
 
 
@@ -188,7 +221,7 @@ def validate(notebook: str, params: dict[str, Param], request: dict[str, Any]) -
         if p is None:
             close = difflib.get_close_matches(name, list(params), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(f"unknown parameter '{name}'{hint}; declared: {', '.join(params)}")
+            problems.append(f"unknown parameter {shown(name)}{hint}; declared: {', '.join(params)}")
             continue
         if p.auto and value == "auto":
             values[name] = value
@@ -200,7 +233,7 @@ def validate(notebook: str, params: dict[str, Param], request: dict[str, Any]) -
             continue
         if p.type == "list":
             if not isinstance(value, (list, tuple)):
-                problems.append(f"parameter '{name}': expected a list, got {type(value).__name__} {value!r}")
+                problems.append(f"parameter '{name}': expected a list, got {type(value).__name__} {shown(value)}")
                 continue
             checked = []
             for item in value:
@@ -217,3 +250,13 @@ def validate(notebook: str, params: dict[str, Param], request: dict[str, Any]) -
     if problems:
         raise ParameterError(notebook, problems)
     return values
+
+
+def unmet_needs(params: dict[str, Param], values: dict[str, Any], has_fact: Any) -> list[str]:
+    """Problems with values that need a fact of the case (`needs:` clauses); has_fact(fact) -> bool."""
+    problems = []
+    for name, p in params.items():
+        for value, fact in p.needs:
+            if values.get(name) == value and not has_fact(fact):
+                problems.append(f"parameter '{name}': {shown(value)} needs the case to declare {fact} (it declares none)")
+    return problems

@@ -1,29 +1,42 @@
 """The one pool of worker processes that runs notebooks in parallel, for the main job and for sweeps.
 
-Workers are spawned (not forked: each starts clean, as on macOS and Windows). On Linux a worker
-asks the kernel to end it when its parent dies, so a killed main job or sweep takes its workers,
-and with them their notebook kernels, along; elsewhere orphaned workers finish their current run.
+Workers are spawned (not forked: each starts clean, as on macOS and Windows). Each worker watches
+its parent: when the main job or sweep that started it dies (even by SIGKILL), the worker kills its
+notebook kernels and exits, so a resumed sweep never races an orphan.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 __all__ = ["die_with_parent", "run_in_processes", "worker_count"]
 
 
-def die_with_parent() -> None:
-    """Worker initializer: on Linux, end this process when its parent dies (PR_SET_PDEATHSIG)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
+def _watch_parent(parent: int, interval: float) -> None:
+    import psutil
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))
-        if os.getppid() == 1:  # the parent died before prctl took effect
+    while True:
+        time.sleep(interval)
+        if os.getppid() != parent or not psutil.pid_exists(parent):
+            for child in psutil.Process().children(recursive=True):  # this worker's notebook kernels
+                with contextlib.suppress(psutil.Error):
+                    child.kill()
             os._exit(1)
+
+
+def die_with_parent(interval: float = 0.5) -> None:
+    """Worker initializer: when the parent process dies, kill this worker's kernels and exit.
+
+    A watchdog thread polls the parent (portable: Linux, macOS, Windows). A signal-based death
+    notice would not do: while a notebook runs, nbclient handles SIGTERM itself.
+    """
+    threading.Thread(target=_watch_parent, args=(os.getppid(), interval), name="workbench-parent-watch",
+                     daemon=True).start()
 
 
 def worker_count(requested: int | None, tasks: int) -> int:

@@ -1,19 +1,25 @@
-"""Execute one run: a notebook with validated parameters, into its own folder, atomically.
+"""Plan and execute one run: a notebook with validated parameters, into its own folder.
 
 A run folder holds `notebook.ipynb` (executed), `results.json` (what the notebook recorded; only
-when the run finished), `provenance.json` (parameters, data sha256, versions, git revision,
-duration, status), `figures/`, and, on request, `notebook.html`. The folder is built under a
-temporary name and renamed into place when complete, so an interrupted run never looks finished.
+when the run finished), `provenance.json` (parameters, the notebook's path and sha256, the data's
+sha256, versions, git revision, duration, peak memory, status, warnings), `figures/`, `kernel.log`
+and, on request, `notebook.html`. How folders are built and published, and why a finished run is
+never lost, is `publish.py`.
+
+A run's folder is `<runs>/<notebook stem>/<case>-<key>`, where the key hashes the notebook's content
+and the full parameter set: two different notebooks with one stem never share a folder. Its
+fingerprint adds the data actually read (hashed, cached by size and modification time), the case's
+declaration and code, and every module of the library: a finished run is reused only while all of
+these are unchanged.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import shutil
+import re
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,18 +27,21 @@ from typing import Any
 from workbench import paths
 from workbench.cases import Case, load_case
 from workbench.errors import ParameterError, WorkbenchError
+from workbench.fileio import sha256_cached
 from workbench.records import RUN_DIR_ENV
-from workbench.runner.applicability import applicability, why_not
-from workbench.runner.kernels import KERNEL_START_ERRORS, import_papermill, kernel_manager_class
-from workbench.runner.notebooks import find_error, read_notebook, read_records, resolve_notebook, write_figures
-from workbench.runner.params import declared_parameters, validate
+from workbench.runner.applicability import applicability, has_fact, why_not
+from workbench.runner.notebooks import read_notebook, read_records, resolve_notebook, write_figures
+from workbench.runner.params import declared_parameters, unmet_needs, validate
 from workbench.runner.provenance import git_revision, versions
+from workbench.runner.publish import check_runs_root, clean_stale, new_temp_folder, publish, within
 
 __all__ = [
     "LIBRARY", "Run", "RunResult", "execute", "execute_request", "is_finished", "library_digest", "plan_run",
     "render_html", "run_failed_message",
 ]
 
+LIBRARY = Path(__file__).resolve().parents[1]  # the workbench package folder
+_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 @dataclass
@@ -44,17 +53,22 @@ class Run:
     params: dict[str, Any]
     folder: Path
     fingerprint: str
+    notebook_sha256: str = ""
+    data_sha256: str = ""
 
 
 @dataclass
 class RunResult:
-    """What happened: status ('ok' or 'failed'), recorded results, the error if any, and the folder."""
+    """What happened: status ('ok' or 'failed'), recorded results, the error if any, and where it was published."""
 
     run: Run
     status: str
     results: dict[str, Any] = field(default_factory=dict)
     error: dict[str, Any] | None = None
     duration_s: float = 0.0
+    folder: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+    started: bool = True  # False: the kernel never ran a cell (worth a retry)
 
     @property
     def ok(self) -> bool:
@@ -67,9 +81,6 @@ def _digest(*parts: bytes | str) -> str:
         h.update(p.encode() if isinstance(p, str) else p)
         h.update(b"\0")
     return h.hexdigest()
-
-
-LIBRARY = Path(__file__).resolve().parents[1]  # the workbench package folder
 
 
 def library_digest(root: Path | None = None) -> str:
@@ -87,6 +98,9 @@ def plan_run(notebook: str | Path, request: dict[str, Any], *, runs_dir: Path | 
     `cases` (case argument -> loaded Case) lets a caller planning many runs validate each case once.
     """
     nb_path = resolve_notebook(notebook)
+    if not _STEM.fullmatch(nb_path.stem):
+        raise WorkbenchError(f"{nb_path}: a notebook's file name must be letters, digits, '_', '-' or '.', "
+                             "not starting with '.'")
     declared = declared_parameters(nb_path)
     if "case" not in declared:
         raise WorkbenchError(f"{nb_path.name}: its parameters cell must declare `case`")
@@ -101,20 +115,27 @@ def plan_run(notebook: str | Path, request: dict[str, Any], *, runs_dir: Path | 
             f"parameter 'case': case study '{case.id}' does not support {nb_path.stem} "
             f"(it supports: {supported}; add the notebook to 'notebooks' in its case.yaml)"
         ])
-    reasons = why_not(case, applicability(read_notebook(nb_path), nb_path.name), nb_path.stem)
+    reasons = [f"parameter 'case': {r}" for r in why_not(case, applicability(read_notebook(nb_path), nb_path.name),
+                                                         nb_path.stem)]
+    reasons += unmet_needs(declared, params, lambda fact: has_fact(case, fact))
     if reasons:
-        raise ParameterError(nb_path.name, [f"parameter 'case': {r}" for r in reasons])
+        raise ParameterError(nb_path.name, reasons)
     # A case given as a folder path must still resolve from inside the run folder.
     if params["case"] != case.id:
         params["case"] = str(case.folder)
+    root = Path(runs_dir) if runs_dir is not None else paths.runs_dir()
     canonical = json.dumps(params, sort_keys=True, separators=(",", ":"))
-    key = _digest(nb_path.stem, canonical)[:10]
-    folder = (runs_dir or paths.runs_dir()) / nb_path.stem / f"{case.id}-{key}"
-    # the case's declaration and the code it brings (e.g. labelling.py), besides its data
+    nb_bytes = nb_path.read_bytes()
+    nb_sha = hashlib.sha256(nb_bytes).hexdigest()
+    key = _digest(nb_path.stem, nb_sha, canonical)[:10]
+    folder = within(root, root / nb_path.stem / f"{case.id}-{key}")
+    # the data actually read (a declared sha256 was verified when the case loaded), the case's
+    # declaration and the code it brings (e.g. labelling.py)
+    data_sha = case.sha256 or sha256_cached(case.data_path, root / ".cache" if root.is_dir() else None)
     case_files = [case.folder / "case.yaml", *sorted(case.folder.glob("*.py"))]
-    case_digest = _digest(*(p.name.encode() + b"\0" + p.read_bytes() for p in case_files), case.sha256 or "")
-    fingerprint = _digest(nb_path.read_bytes(), case_digest, canonical, library_digest())
-    return Run(nb_path, case, params, folder, fingerprint)
+    case_digest = _digest(*(p.name.encode() + b"\0" + p.read_bytes() for p in case_files), data_sha)
+    fingerprint = _digest(nb_bytes, case_digest, canonical, library_digest())
+    return Run(nb_path, case, params, folder, fingerprint, nb_sha, data_sha)
 
 
 def is_finished(run: Run) -> bool:
@@ -127,16 +148,11 @@ def is_finished(run: Run) -> bool:
         run.folder / "results.json").is_file()
 
 
-def _source_cell(nb: dict[str, Any], index: int) -> int:
-    """The index in the source notebook of executed cell `index` (papermill inserts cells)."""
-    inserted = {"injected-parameters", "papermill-error-cell-tag"}
-    return sum(
-        1 for c in nb["cells"][:index] if not inserted & set(c.get("metadata", {}).get("tags", []))
-    )
-
-
 def render_html(notebook: Path, out: Path) -> None:
     """Write an HTML rendering of an executed notebook."""
+    from workbench.runner.executor import skip_iri_grammar
+
+    skip_iri_grammar()
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -145,115 +161,90 @@ def render_html(notebook: Path, out: Path) -> None:
 
 
 def execute(run: Run, *, html: bool = False, timeout: int = 1800) -> RunResult:
-    """Execute a planned run with papermill into its folder; never raises for a failing notebook."""
-    papermill = import_papermill()
-    from papermill.exceptions import PapermillExecutionError
+    """Execute a planned run into its folder; never raises for a failing notebook."""
+    from workbench.runner.executor import execute_notebook
 
-    parent = run.folder.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = parent / f".tmp-{run.folder.name}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    root = run.folder.parent.parent
+    check_runs_root(root)
+    run.folder.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(run.folder.parent)
+    tmp = new_temp_folder(run.folder)
     out_nb = tmp / "notebook.ipynb"
     # figures inline even when the caller's environment says MPLBACKEND=Agg
     kernel_env = {RUN_DIR_ENV: str(tmp), "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     started = time.time()
-    error = None
-    kernel_log = open(tmp / "kernel.log", "wb")  # noqa: SIM115 - closed below, after the kernel is gone
-    try:
-        papermill.execute_notebook(
-            str(run.notebook), str(out_nb), parameters=run.params, kernel_name="python3",
-            progress_bar=False, log_output=False, execution_timeout=timeout, start_timeout=120,
-            kernel_manager_class=kernel_manager_class(kernel_env, tmp, kernel_log),
-        )
-    except PapermillExecutionError as e:
-        error = {"cell": None, "ename": e.ename, "evalue": e.evalue, "source": ""}
-    except Exception as e:  # noqa: BLE001 - kernel death, timeouts: the run failed, say why
-        error = {"cell": None, "ename": type(e).__name__, "evalue": str(e), "source": ""}
-    finally:
-        kernel_log.close()
+    with open(tmp / "kernel.log", "wb") as kernel_log:
+        done = execute_notebook(run.notebook, run.params, out_nb, cwd=tmp, env=kernel_env, log=kernel_log,
+                                timeout=timeout)
     duration = time.time() - started
-
+    error = done.error
     results: dict[str, Any] = {}
-    if out_nb.is_file():
-        nb = read_notebook(out_nb)
-        found = find_error(nb)
-        if found and error is not None:
-            found["cell"] = _source_cell(nb, found["cell"])
-            error = found
-        write_figures(nb, tmp / "figures")
-        if error is None:
-            results = read_records(nb)
-            (tmp / "results.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-        if html:
-            render_html(out_nb, tmp / "notebook.html")
+    warnings = list(run.case.warnings)
+    write_figures(done.nb, tmp / "figures")
+    if error is None:
+        results = read_records(done.nb)
+        if "decision" not in results:
+            warnings.append(f"{run.notebook.name} finished without recording a decision (workbench.decide)")
+        (tmp / "results.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    if html:
+        render_html(out_nb, tmp / "notebook.html")
     status = "ok" if error is None else "failed"
     provenance = {
         "status": status,
         "notebook": run.notebook.name,
+        "notebook_path": str(run.notebook),
+        "notebook_sha256": run.notebook_sha256,
         "case": run.case.id,
         "case_folder": str(run.case.folder),
-        "case_data_sha256": run.case.sha256,
+        "case_data_sha256": run.data_sha256,
         "parameters": run.params,
         "fingerprint": run.fingerprint,
         "error": error,
+        "warnings": warnings,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "duration_s": round(duration, 3),
+        "peak_memory_mb": done.peak_memory_mb,
         "git_revision": git_revision(),
         "versions": versions(),
         "command": sys.argv,
     }
     (tmp / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
-    _publish(tmp, run.folder)
-    return RunResult(run, status, results, error, duration)
-
-
-def _publish(tmp: Path, folder: Path, attempts: int = 5) -> None:
-    """Move a complete run folder into place, replacing an older run of the same request.
-
-    Two processes may publish the same run at once (a resumed sweep and an orphaned worker of a
-    killed one): each rename is atomic, and a lost race is retried.
-    """
-    for attempt in range(attempts):
-        old = folder.parent / f".old-{folder.name}-{uuid.uuid4().hex[:8]}"
-        try:
-            if folder.exists():
-                folder.rename(old)
-            tmp.rename(folder)
-            break
-        except OSError:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.1 * (attempt + 1))
-    for stale in folder.parent.glob(f".old-{folder.name}-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    where = publish(tmp, run.folder, ok=error is None)
+    return RunResult(run, status, results, error, duration, where, warnings, done.started)
 
 
 def run_failed_message(result: RunResult) -> str:
     """One message saying which cell failed, with what, and where the executed notebook is."""
     e = result.error or {}
-    cell = f"cell {e['cell']}" if e.get("cell") is not None else "the kernel"
+    cell = f"cell {e['cell']}" if e.get("cell") is not None else "the kernel (before any cell ran)"
     src = f"\n    {e['source'].splitlines()[0]} ..." if e.get("source") else ""
-    where = paths.display(result.run.folder / "notebook.ipynb")
+    folder = result.folder or result.run.folder
+    where = paths.display(folder / "notebook.ipynb")
+    kept = ""
+    if folder != result.run.folder:
+        kept = f"\n  the earlier finished run is kept: {paths.display(result.run.folder)}"
     return (f"{result.run.notebook.name} on '{result.run.case.id}' failed in {cell}: "
-            f"{e.get('ename', 'Error')}: {e.get('evalue', '')}{src}\n  executed notebook: {where}")
+            f"{e.get('ename', 'Error')}: {e.get('evalue', '')}{src}\n  executed notebook: {where}{kept}")
 
 
 def execute_request(notebook: str, request: dict[str, Any], runs_dir: str, *, html: bool = False,
                     force: bool = False, retries: int = 2) -> dict[str, Any]:
     """Plan and run one request unless an identical finished run exists (in a worker process or on Dask).
 
-    A kernel that fails to start is retried. Returns a picklable row: params, status ('ok',
-    'failed' or 'skipped' for a reused run), duration, folder, error, the failure message, attempts.
+    A kernel that fails to start is retried; a run whose cells had started is not. Returns a
+    picklable row: params, status ('ok', 'failed' or 'skipped' for a reused run), duration, folder,
+    error, the failure message, warnings, attempts.
     """
     run = plan_run(notebook, request, runs_dir=Path(runs_dir))
-    row = {"params": run.params, "folder": str(run.folder), "error": None, "message": None}
+    row: dict[str, Any] = {"params": run.params, "folder": str(run.folder), "error": None, "message": None,
+                           "warnings": []}
     if not force and is_finished(run):
-        return {**row, "status": "skipped", "duration_s": 0.0, "attempts": 0}
+        prov = json.loads((run.folder / "provenance.json").read_text())
+        return {**row, "status": "skipped", "duration_s": 0.0, "attempts": 0, "warnings": prov.get("warnings", [])}
     for attempt in range(1, retries + 2):
         result = execute(run, html=html)
-        e = result.error or {}
-        kernel_start_failed = not result.ok and e.get("cell") is None and e.get("ename") in KERNEL_START_ERRORS
-        if not kernel_start_failed or attempt > retries:
+        if result.ok or result.started or attempt > retries:
             return {**row, "status": result.status, "duration_s": result.duration_s, "error": result.error,
-                    "message": None if result.ok else run_failed_message(result), "attempts": attempt}
+                    "message": None if result.ok else run_failed_message(result), "attempts": attempt,
+                    "warnings": result.warnings, "folder": str(result.folder or run.folder)}
     raise AssertionError("unreachable")

@@ -69,12 +69,12 @@ def test_mined_rules_find_planted_keywords_in_text(tmp_path: Path) -> None:
     words = [" ".join(rng.choice(filler, 6)) + (" awful" if yi and rng.random() < 0.7 else "")
              + (" superb" if not yi and rng.random() < 0.5 else "") for yi in y]
     frame = pd.DataFrame({"review": words, "label": np.where(y, "bad", "good")})
-    frame.to_parquet(tmp_path / "data.parquet")
     folder = make_case(tmp_path / "texty", n=10)
+    frame.to_parquet(folder / "texts.parquet")
     import yaml
 
     spec = yaml.safe_load((folder / "case.yaml").read_text())
-    spec.update(data="../data.parquet", sha256=None, target="label", positive_class="bad", time_column=None,
+    spec.update(data="texts.parquet", sha256=None, target="label", positive_class="bad", time_column=None,
                 features={"review": "text"}, identifiers=[], text_column="review", slices=[])
     (folder / "case.yaml").write_text(yaml.safe_dump(spec))
     cs = wb.load_case(folder)

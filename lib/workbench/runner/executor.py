@@ -1,0 +1,171 @@
+"""Execute a notebook with parameters in a Jupyter kernel (nbclient), and say exactly what went wrong.
+
+Parameters are injected as papermill does (a cell tagged `injected-parameters` after the cell tagged
+`parameters`), so a notebook that runs here runs under plain papermill too. The outcome names the
+source cell that failed; it tells a kernel that never started (worth a retry) from one that died
+while a cell ran (not retried: say which cell, and that it may have run out of memory), and it
+records the kernel's peak memory.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.runner.notebooks import find_error
+
+__all__ = ["Execution", "MemoryWatch", "execute_notebook", "inject_parameters", "skip_iri_grammar"]
+
+INJECTED_TAG = "injected-parameters"
+
+
+@dataclass
+class Execution:
+    """An executed notebook (JSON), the error if any, whether any cell started, and the kernel's peak memory."""
+
+    nb: dict[str, Any]
+    error: dict[str, Any] | None
+    started: bool
+    peak_memory_mb: float | None
+
+
+def skip_iri_grammar() -> None:
+    """Keep jsonschema's optional IRI grammar (rfc3987_syntax) out of this process.
+
+    jsonschema builds a parser for it at import when it is installed (about 0.6 s of every run's
+    start-up here); nothing here validates IRI formats, so nbformat is imported without it.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
+def inject_parameters(nb: dict[str, Any], params: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """A copy of nb with a cell assigning params after the `parameters` cell; returns it and that cell's index."""
+    nb = copy.deepcopy(nb)
+    tagged = [i for i, c in enumerate(nb["cells"]) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    at = tagged[0] + 1 if tagged else 0
+    source = "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in params.items())
+    cell: dict[str, Any] = {"cell_type": "code", "execution_count": None, "id": "injected-parameters",
+            "metadata": {"tags": [INJECTED_TAG]}, "outputs": [], "source": source}
+    nb["cells"].insert(at, cell)
+    return nb, at
+
+
+class MemoryWatch:
+    """Samples a process's resident memory (with its children) in a background thread; `peak_mb` is the highest."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self.peak_mb: float | None = None
+        self._pid: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, pid: int | None) -> None:
+        """Start sampling pid (no-op without psutil or a pid)."""
+        try:
+            import psutil  # noqa: F401 - only checked here
+        except ImportError:
+            return
+        if pid is None or self._thread is not None:
+            return
+        self._pid = pid
+        self._thread = threading.Thread(target=self._run, name="workbench-memory-watch", daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        import psutil
+
+        try:
+            proc = psutil.Process(self._pid)
+            rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+        except (psutil.Error, OSError):
+            return
+        mb = rss / 2**20
+        self.peak_mb = mb if self.peak_mb is None else max(self.peak_mb, mb)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.interval)
+
+    def stop(self) -> float | None:
+        """Stop sampling; the peak in MB (None if nothing was sampled)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        return None if self.peak_mb is None else round(self.peak_mb, 1)
+
+
+def _source_index(index: int, injected_at: int) -> int:
+    """The index in the source notebook of executed cell `index` (the injected cell is not in the source)."""
+    return index - 1 if index > injected_at else index
+
+
+def _cell_head(nb: dict[str, Any], index: int) -> str:
+    src = nb["cells"][index].get("source", "")
+    src = "".join(src) if isinstance(src, list) else str(src)
+    return "\n".join(src.strip().splitlines()[:3])
+
+
+def execute_notebook(source: Path, params: dict[str, Any], out: Path, *, cwd: Path, env: dict[str, str],
+                     log: Any, timeout: int = 1800, startup_timeout: int = 120, km: Any = None) -> Execution:
+    """Run `source` with `params` in a fresh kernel (or the already-started `km`), write the executed
+    notebook to `out` (also when it fails), and return what happened. Never raises for a failing notebook.
+    """
+    skip_iri_grammar()
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    from workbench.runner.kernels import kernel_manager_class
+
+    raw = json.loads(Path(source).read_text(encoding="utf-8"))
+    injected, at = inject_parameters(raw, params)
+    nb = nbformat.from_dict(injected)
+    running: dict[str, int | None] = {"cell": None}
+    watch = MemoryWatch()
+
+    def on_cell_start(cell: Any, cell_index: int) -> None:
+        running["cell"] = cell_index
+
+    def on_notebook_start(notebook: Any) -> None:
+        provisioner = getattr(client.km, "provisioner", None)
+        watch.watch(getattr(provisioner, "pid", None))
+
+    client = NotebookClient(
+        nb, timeout=timeout, startup_timeout=startup_timeout, kernel_name="python3", allow_errors=False,
+        resources={"metadata": {"path": str(cwd)}}, km=km, on_cell_start=on_cell_start,
+        on_notebook_start=on_notebook_start,
+        kernel_manager_class=kernel_manager_class(env, cwd, log),
+    )
+    error: dict[str, Any] | None = None
+    try:
+        client.execute()
+    except CellExecutionError:
+        error = {}  # filled from the error output below
+    except (DeadKernelError, CellTimeoutError) as e:
+        cell = running["cell"]
+        died = isinstance(e, DeadKernelError)
+        error = {"cell": None if cell is None else _source_index(cell, at), "ename": type(e).__name__,
+                 "evalue": "the kernel died while this cell ran (out of memory?)" if died else str(e).splitlines()[0],
+                 "source": "" if cell is None else _cell_head(injected, cell), "kernel_died": died}
+    except Exception as e:  # noqa: BLE001 - a kernel that never started, a broken notebook: the run failed, say why
+        cell = running["cell"]
+        error = {"cell": None if cell is None else _source_index(cell, at), "ename": type(e).__name__,
+                 "evalue": " ".join(str(e).split())[:2000], "source": ""}
+    finally:
+        peak = watch.stop()
+    executed = json.loads(json.dumps(nb))  # NotebookNode -> plain JSON
+    if error == {}:
+        found = find_error(executed) or {"cell": running["cell"] or 0, "ename": "Error", "evalue": "", "source": ""}
+        found["cell"] = _source_index(found["cell"], at)
+        error = found
+    if error is not None and error.get("kernel_died") and peak is not None:
+        error["evalue"] += f"; its peak memory was {peak:,.0f} MB"
+    out.write_text(json.dumps(executed, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return Execution(executed, error, running["cell"] is not None, peak)
