@@ -44,6 +44,24 @@ def notebooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                  "import os\nwb.record('cwd_is_run_folder', os.path.samefile(os.getcwd(), wb.output_dir()))\n", []),
         ("code", "if fail:\n    raise ValueError('planted failure')\nwb.decide('echo', ['x was given'], ['nothing'])\n", []),
     ])
+    write_notebook(folder / "95_sleeper.ipynb", [
+        ("markdown", "# Sleeper\n", []),
+        ("code", 'case = "tiny"  # case study\npause = 5.0  # seconds to sleep; range: 0..600\n', ["parameters"]),
+        ("code", "import time\nimport workbench as wb\nwb.record('before', 1)\n", []),
+        ("code", "(wb.output_dir() / 'started').write_text('')  # tests wait for this file\ntime.sleep(pause)\n", []),
+        ("code", "wb.record('after', 2)\nwb.decide('slept', ['paused'], ['nothing'])\n", []),
+    ])
+    write_notebook(folder / "97_checks.ipynb", [
+        ("markdown", "# Checks\n", []),
+        ("code", 'case = "tiny"  # case study\n'
+                 'seed = 0  # a seed; range: 0..\n'
+                 'split = "auto"  # how to split; one of: auto, time, random; needs: time=time_column\n'
+                 'since = "2024-01-01"  # first day; type: date\n'
+                 'cost_fp = 1.0  # cost of a false positive; range: 0..\n'
+                 'decide = True  # record a decision\n', ["parameters"]),
+        ("code", "import workbench as wb\nwb.record('seed_used', seed)\n"
+                 "if decide:\n    wb.decide('checked', ['ok'], ['nothing'])\n", []),
+    ])
     return folder
 
 
@@ -51,6 +69,6 @@ def notebooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def case_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, notebooks: Path) -> Path:
     """A cases folder on WORKBENCH_CASES holding `tiny`, which supports the test notebooks."""
     folder = tmp_path / "cases"
-    make_case(folder / "tiny", notebooks=["98_echo", "00_framing"])
+    make_case(folder / "tiny", notebooks=["98_echo", "97_checks", "95_sleeper", "00_framing"])
     monkeypatch.setenv(paths.CASES_ENV, str(folder))
     return folder

@@ -16,7 +16,7 @@ from workbench.cases.synthetic import make_case
 from workbench.runner.hygiene import write_notebook as _write
 from workbench.runner.notebooks import new_notebook
 
-__all__ = ["REPO", "make_case", "raw_case", "write_notebook"]
+__all__ = ["REPO", "finished_runs", "make_case", "raw_case", "write_notebook"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -33,3 +33,10 @@ def write_notebook(path: Path, cells: list[tuple[str, str, list[str]]]) -> Path:
     """A minimal nbformat-4 notebook from (cell_type, source, tags), written to path."""
     _write(new_notebook(cells), path)
     return path
+
+
+def finished_runs(runs: Path, notebook: str = "*") -> list[Path]:
+    """Published, finished run folders (results.json present), not temporary folders being built
+    (hidden, named .tmp-...) nor failed attempts kept under failures/."""
+    return sorted(p.parent for p in runs.glob(f"{notebook}/*/results.json")
+                  if not p.parent.name.startswith(".") and p.parent.parent.name != "failures")

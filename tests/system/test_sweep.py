@@ -14,7 +14,7 @@ import psutil
 import pytest
 import yaml
 
-from tests.helpers import REPO
+from tests.helpers import REPO, finished_runs
 from workbench.errors import WorkbenchError
 from workbench.runner.cli import EXIT_FAILED, main
 from workbench.runner.locks import FolderLock
@@ -92,7 +92,7 @@ def test_a_killed_sweep_resumes_with_exactly_one_row_per_point(tmp_path: Path, r
     cmd = [str(Path(sys.executable).parent / "workbench"), "sweep", str(path), "--workers", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
     deadline = time.time() + 120
-    while not list(runs.glob("98_echo/*/results.json")):
+    while not finished_runs(runs, "98_echo"):
         assert proc.poll() is None and time.time() < deadline, "the sweep should still be running"
         time.sleep(0.2)
     workers = psutil.Process(proc.pid).children(recursive=True)
@@ -100,7 +100,7 @@ def test_a_killed_sweep_resumes_with_exactly_one_row_per_point(tmp_path: Path, r
     proc.wait()
     _, alive = psutil.wait_procs(workers, timeout=30)
     assert not alive, "the sweep's workers and kernels die with it"
-    finished_before = len(list(runs.glob("98_echo/*/results.json")))
+    finished_before = len(finished_runs(runs, "98_echo"))
     assert 1 <= finished_before < 6, "killed mid-way"
 
     rows, folder = run_sweep(load_spec(path), workers=2)
@@ -108,7 +108,7 @@ def test_a_killed_sweep_resumes_with_exactly_one_row_per_point(tmp_path: Path, r
     assert len(table) == 6 and sorted(table["x"]) == [1, 2, 3, 4, 5, 6]
     assert not table.duplicated(["x"]).any() and (table["status"] == "ok").all()
     assert table["reused"].sum() == finished_before, "finished runs are not redone"
-    assert len(list(runs.glob("98_echo/*/results.json"))) == 6
+    assert len(finished_runs(runs, "98_echo")) == 6
     assert all(not p.name.startswith(".") for p in runs.glob("98_echo/*") if (p / "results.json").exists())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings as pywarnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -147,7 +148,9 @@ def read_data(folder: Path, spec: dict[str, Any], *, verify_sha256: bool = True,
     tcol = spec.get("time_column")
     if isinstance(tcol, str) and not missing("time_column", tcol):
         if not pd.api.types.is_datetime64_any_dtype(df[tcol]):
-            parsed = pd.to_datetime(df[tcol], errors="coerce")
+            with pywarnings.catch_warnings():  # "could not infer format": each value is parsed on its own
+                pywarnings.simplefilter("ignore")
+                parsed = pd.to_datetime(df[tcol], errors="coerce")
             bad = int(parsed.isna().sum() - df[tcol].isna().sum())
             if bad:
                 problems.append(f"{where}: time column '{tcol}' has {bad} values that do not parse as datetimes")

@@ -238,8 +238,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _take_params(argv: list[str]) -> tuple[list[str], list[list[str]]]:
+    """Pull `-p NAME VALUE` pairs out of argv, taking VALUE verbatim even when it starts with '-'
+    (argparse would read `-p x -1e3` as a new option). An incomplete pair is left for argparse."""
+    rest: list[str] = []
+    pairs: list[list[str]] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] in ("-p", "--param") and i + 2 < len(argv):
+            pairs.append(argv[i + 1:i + 3])
+            i += 3
+        else:
+            rest.append(argv[i])
+            i += 1
+    return rest, pairs
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    rest, pairs = _take_params(argv)
+    args = build_parser().parse_args(rest)
+    if pairs:
+        if args.command != "run":
+            build_parser().parse_args(argv)  # argparse's own message for -p where it does not belong
+        args.param = (args.param or []) + pairs
     try:
         return args.func(args)
     except WorkbenchError as e:

@@ -9,6 +9,7 @@ records the kernel's peak memory.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import sys
@@ -160,6 +161,7 @@ def execute_notebook(source: Path, params: dict[str, Any], out: Path, *, cwd: Pa
                  "evalue": " ".join(str(e).split())[:2000], "source": ""}
     finally:
         peak = watch.stop()
+        atexit.unregister(client._cleanup_kernel)  # nbclient leaves it registered when a dead kernel's cleanup fails
     executed = json.loads(json.dumps(nb))  # NotebookNode -> plain JSON
     if error == {}:
         found = find_error(executed) or {"cell": running["cell"] or 0, "ename": "Error", "evalue": "", "source": ""}

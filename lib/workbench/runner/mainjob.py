@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ class Outcome:
     results: dict[str, Any]
     error: str | None
     duration_s: float
+    warnings: list[str] = field(default_factory=list)
 
 
 def _pairs() -> list[tuple[Path, str]]:
@@ -44,7 +45,8 @@ def _one(notebook: str, case: str, runs_dir: str, force: bool) -> Outcome:
     row = execute_request(notebook, {"case": case}, runs_dir, html=True, force=force)
     folder = Path(row["folder"])
     results = json.loads((folder / "results.json").read_text()) if row["status"] != "failed" else {}
-    return Outcome(Path(notebook).stem, case, row["status"], folder, results, row["message"], row["duration_s"])
+    return Outcome(Path(notebook).stem, case, row["status"], folder, results, row["message"], row["duration_s"],
+                   row.get("warnings") or [])
 
 
 def main_job(*, workers: int | None = None, force: bool = False, runs_dir: Path | None = None,
@@ -72,6 +74,8 @@ def main_job(*, workers: int | None = None, force: bool = False, runs_dir: Path 
         print(f"[{i}/{len(pairs)}] {o.status:7} {o.notebook} on {o.case} ({took})", file=out, flush=True)
         if o.error:
             print("  " + o.error.replace("\n", "\n  "), file=out, flush=True)
+        for warning in o.warnings:
+            print(f"  warning: {warning}", file=out, flush=True)
     outcomes.sort(key=lambda o: (o.case, o.notebook))
     index = write_index(outcomes, runs / "index.html")
     print(f"done in {time.time() - started:.1f} s; index: {paths.display(index)}", file=out, flush=True)
@@ -111,6 +115,8 @@ def write_index(outcomes: list[Outcome], path: Path) -> Path:
             if o.status == "failed":
                 parts.append(f"<pre class='failed'>{e(o.error or 'failed')}</pre>")
                 continue
+            for warning in o.warnings:
+                parts.append(f"<p class='failed'>warning: {e(warning)}</p>")
             d = o.results.get("decision")
             if isinstance(d, dict):
                 ev = "".join(f"<li>{e(str(x))}</li>" for x in d.get("evidence", []))

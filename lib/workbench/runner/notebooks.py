@@ -23,6 +23,7 @@ __all__ = [
     "parameters_cell",
     "read_notebook",
     "read_records",
+    "recorded_names",
     "resolve_notebook",
     "write_figures",
 ]
@@ -127,3 +128,39 @@ def new_notebook(cells: list[tuple[str, str, list[str]]]) -> dict[str, Any]:
     return {"cells": nb_cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                             "language": "python"}},
             "nbformat": 4, "nbformat_minor": 5}
+
+
+def recorded_names(nb: dict[str, Any]) -> tuple[set[str], list[str], bool]:
+    """What a notebook can record, read from its source: literal names passed to `record(...)`, regex
+    patterns for f-string names, and whether some name is computed (then nothing can be ruled out).
+    Each name may also appear with `_lo` and `_hi` (a value recorded with its interval)."""
+    import ast
+    import re
+
+    names: set[str] = {"decision"}
+    patterns: list[str] = []
+    dynamic = False
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        lines = [line for line in cell_source(cell).splitlines() if not line.lstrip().startswith(("%", "!"))]
+        try:
+            tree = ast.parse("\n".join(lines))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and node.args):
+                continue
+            func = node.func
+            if not ((isinstance(func, ast.Attribute) and func.attr == "record")
+                    or (isinstance(func, ast.Name) and func.id == "record")):
+                continue
+            arg = node.args[0]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                names.update({arg.value, f"{arg.value}_lo", f"{arg.value}_hi"})
+            elif isinstance(arg, ast.JoinedStr):
+                parts = [re.escape(str(v.value)) if isinstance(v, ast.Constant) else "[a-z0-9_]+" for v in arg.values]
+                patterns.append("".join(parts) + "(?:_lo|_hi)?")
+            else:
+                dynamic = True
+    return names, patterns, dynamic

@@ -8,13 +8,17 @@ same notebook, data, parameters and library is not redone. The sweep's own folde
 
 from __future__ import annotations
 
+import difflib
 import sys
 from pathlib import Path
 from typing import Any
 
 from workbench import paths
 from workbench.errors import CaseError, ParameterError, WorkbenchError
+from workbench.fileio import shown
 from workbench.runner.locks import FolderLock
+from workbench.runner.notebooks import read_notebook, recorded_names
+from workbench.runner.publish import check_runs_root, within
 from workbench.runner.run import Run, execute_request, plan_run
 from workbench.runner.sweep_spec import Spec, expand
 
@@ -27,17 +31,58 @@ def plan(spec: Spec, runs_dir: Path) -> list[Run]:
     problems: list[str] = []
     invalid = 0
     cases: dict = {}  # each case is loaded and validated once, not once per run
+    seen: set[Path] = set()
     for request in expand(spec):
         try:
-            planned.append(plan_run(spec.notebook, request, runs_dir=runs_dir, cases=cases))
+            run = plan_run(spec.notebook, request, runs_dir=runs_dir, cases=cases)
         except (ParameterError, CaseError) as e:
-            shown = ", ".join(f"{k}={v!r}" for k, v in request.items())
-            problems.extend(f"[{shown}] {p}" for p in e.problems)
+            text = ", ".join(f"{k}={shown(v)}" for k, v in request.items())
+            problems.extend(f"[{text}] {p}" for p in e.problems)
             invalid += 1
+            continue
+        if run.folder not in seen:  # points equal once defaults are filled in are one run
+            seen.add(run.folder)
+            planned.append(run)
+    if planned:
+        problems += _plot_problems(spec, planned[0])
     if problems:
         raise WorkbenchError(f"sweep '{spec.name}': {invalid} invalid run(s), nothing was started:\n"
                              + "\n".join(f"  - {p}" for p in problems))
     return planned
+
+
+def _plot_problems(spec: Spec, run: Run) -> list[str]:
+    """Plots that name a parameter the notebook does not declare, or a value it never records."""
+    import re
+
+    declared = set(run.params) | {"case", "seed"}
+    names, patterns, dynamic = recorded_names(read_notebook(run.notebook))
+    problems = []
+    for i, p in enumerate(spec.plots):
+        if p["x"] not in declared:
+            problems.append(f"plots[{i}]: x {shown(p['x'])} is not a parameter of {run.notebook.stem} "
+                            f"(parameters: {', '.join(sorted(declared))})")
+        for y in p["y"]:
+            if not dynamic and y not in names and not any(re.fullmatch(pat, y) for pat in patterns):
+                close = difflib.get_close_matches(y, sorted(names), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                problems.append(f"plots[{i}]: y {shown(y)} is never recorded by {run.notebook.stem}{hint}")
+    return problems
+
+
+def _connect(scheduler: str, timeout: float | None = None):
+    """A Dask client of the scheduler, or a clear error when it cannot be reached within timeout seconds
+    (default: $WORKBENCH_CONNECT_TIMEOUT, else 10)."""
+    import os
+
+    from distributed import Client
+
+    timeout = timeout or float(os.environ.get("WORKBENCH_CONNECT_TIMEOUT", "10"))
+    try:
+        return Client(scheduler, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as e:
+        raise WorkbenchError(f"cannot reach the Dask scheduler at {shown(scheduler)} within {timeout:g} s "
+                             f"({type(e).__name__}); is `dask scheduler` running there?") from e
 
 
 def _crashed(run: Run, exc: BaseException) -> dict[str, Any]:
@@ -56,19 +101,21 @@ def _progress(total: int):
 def run_sweep(spec: Spec, *, workers: int | None = None, scheduler: str | None = None,
               runs_dir: Path | None = None, out: Path | None = None) -> tuple[list[dict[str, Any]], Path]:
     """Plan, lock, execute what is missing (locally or on Dask), aggregate; return the rows and the folder."""
-    from workbench.runner.sweep_table import write_outputs
+    from workbench.runner.sweep_table import mark_running, write_outputs
 
     runs_dir = (runs_dir or paths.runs_dir()).resolve()
-    folder = (out or runs_dir / "sweeps" / spec.name).resolve()
+    folder = (out or within(runs_dir, runs_dir / "sweeps" / spec.name)).resolve()
     planned = plan(spec, runs_dir)
+    check_runs_root(runs_dir)
     nb = str(planned[0].notebook)
     rows: list[dict[str, Any]] = []
     with FolderLock(folder):
+        mark_running(spec, len(planned), folder)
         bar = _progress(len(planned))
         if scheduler:
-            from distributed import Client, as_completed
+            from distributed import as_completed
 
-            with Client(scheduler) as client:
+            with _connect(scheduler) as client:
                 futures = [client.submit(execute_request, nb, r.params, str(runs_dir), pure=False) for r in planned]
                 for fut in as_completed(futures):
                     rows.append(fut.result())
@@ -81,5 +128,5 @@ def run_sweep(spec: Spec, *, workers: int | None = None, scheduler: str | None =
                 rows.append(row if exc is None else _crashed(planned[i], exc))
                 bar.update()
         bar.close()
-        write_outputs(spec, rows, folder)
+        write_outputs(spec, rows, folder, planned=len(planned))
     return rows, folder

@@ -20,17 +20,21 @@ same notebook, data, parameters and library is not redone. The sweep's own folde
 
 from __future__ import annotations
 
+import hashlib
 import itertools
-from dataclasses import dataclass, field
+import json
+import re
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import WorkbenchError
-from workbench.fileio import read_yaml_mapping
+from workbench.fileio import read_yaml_mapping, shown
 
-__all__ = ["KEYS", "Spec", "expand", "load_spec"]
+__all__ = ["KEYS", "NAME", "Spec", "expand", "load_spec"]
 
 KEYS = {"notebook", "cases", "seeds", "fixed", "grid", "runs", "plots", "name"}
+NAME = re.compile(r"[a-z0-9][a-z0-9_]*")  # a sweep's folder name: the rule for case ids
 
 
 @dataclass
@@ -45,6 +49,11 @@ class Spec:
     grid: dict[str, list[Any]]
     runs: list[dict[str, Any]]
     plots: list[dict[str, Any]] = field(default_factory=list)
+
+    def digest(self) -> str:
+        """A hash of what the spec asks for (not of its file's formatting): names the outputs it covers."""
+        body = {k: v for k, v in asdict(self).items()}
+        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -74,10 +83,16 @@ def load_spec(path: str | Path) -> Spec:
     for i, p in enumerate(plots if isinstance(plots, list) else [None]):
         if not (isinstance(p, dict) and isinstance(p.get("x"), str) and p.get("y")):
             problems.append(f"plots[{i}] must have 'x' (a parameter) and 'y' (recorded values)")
+    name = raw.get("name")
+    if name is None:
+        name = re.sub(r"[^a-z0-9_]+", "_", path.stem.lower()).strip("_") or "sweep"
+    if not (isinstance(name, str) and NAME.fullmatch(name)):
+        problems.append(f"'name' {shown(name)} must be lower-case letters, digits and underscores (it names the "
+                        "sweep's folder under runs/sweeps/)")
     if problems:
         raise WorkbenchError(f"{path}: invalid sweep spec:\n" + "\n".join(f"  - {p}" for p in problems))
     plots = [{"x": p["x"], "y": [p["y"]] if isinstance(p["y"], str) else list(p["y"])} for p in plots]
-    return Spec(str(raw.get("name") or path.stem), raw["notebook"], [str(c) for c in cases or []], seeds, fixed, grid,
+    return Spec(str(name), raw["notebook"], [str(c) for c in cases or []], seeds, fixed, grid,
                 runs, plots)
 
 

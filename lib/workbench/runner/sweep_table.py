@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 
     from workbench.runner.sweep_spec import Spec
 
-__all__ = ["table", "write_outputs"]
+__all__ = ["OUTPUTS", "mark_running", "table", "write_outputs"]
 
 
 def _cell(value: Any) -> Any:
@@ -83,22 +84,55 @@ def _plots(spec: Spec, df: pd.DataFrame, folder: Path) -> list[Path]:
     return written
 
 
-def write_outputs(spec: Spec, rows: list[dict[str, Any]], folder: Path) -> pd.DataFrame:
-    """Write table.parquet, table.csv, plots/ and index.html into the sweep folder."""
+_STYLE = ("<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}"
+          "td,th{border:1px solid #ccc;padding:.2em .5em}.failed{color:#b00020}.stale{color:#8a6d00}</style>")
+OUTPUTS = ("table.parquet", "table.csv", "index.html", "plots", "sweep.json")
+
+
+def mark_running(spec: Spec, planned: int, folder: Path) -> None:
+    """At the start of a sweep: move an earlier sweep's outputs to previous/ and say, in index.html and
+    sweep.json, that this spec is running, so that no stale table is taken for this sweep's."""
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    earlier = [folder / n for n in OUTPUTS if (folder / n).exists()]
+    if earlier:
+        previous = folder / "previous"
+        shutil.rmtree(previous, ignore_errors=True)
+        previous.mkdir()
+        for path in earlier:
+            path.rename(previous / path.name)
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    state = {"spec": spec.digest(), "notebook": spec.notebook, "status": "running", "planned": planned,
+             "started": started}
+    atomic_write(folder / "sweep.json", lambda p: p.write_text(json.dumps(state, indent=2) + "\n"))
+    e = html.escape
+    note = (" The outputs of the previous sweep into this folder are in <a href='previous/index.html'>previous/</a>."
+            if earlier else "")
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>Sweep {e(spec.name)}</title>{_STYLE}</head>"
+            f"<body><h1>Sweep {e(spec.name)}: {e(spec.notebook)}</h1><p class='stale'>Running since {e(started)}: "
+            f"{planned} runs planned (spec {e(spec.digest())}). This page is replaced when the sweep finishes; "
+            f"if it still says running, the sweep was interrupted: run it again to finish it.{note}</p></body></html>")
+    atomic_write(folder / "index.html", lambda p: p.write_text(page, encoding="utf-8"))
+
+
+def write_outputs(spec: Spec, rows: list[dict[str, Any]], folder: Path, planned: int | None = None) -> pd.DataFrame:
+    """Write table.parquet, table.csv, plots/, index.html and sweep.json into the sweep folder."""
     df = table(rows)
+    planned = len(rows) if planned is None else planned
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / "table.parquet", lambda p: df.to_parquet(p, index=False))
     atomic_write(folder / "table.csv", lambda p: df.to_csv(p, index=False))
     figures = _plots(spec, df, folder)
     e = html.escape
     failed = df[df["status"] == "failed"]
+    finished = time.strftime("%Y-%m-%d %H:%M:%S")
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>Sweep {e(spec.name)}</title><style>body{{font-family:system-ui,sans-serif;margin:2em}}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em}"
-        ".failed{color:#b00020}</style></head><body>",
+        f"<title>Sweep {e(spec.name)}</title>{_STYLE}</head><body>",
         f"<h1>Sweep {e(spec.name)}: {e(spec.notebook)}</h1>",
-        f"<p>{len(df)} runs: {int((df['status'] == 'ok').sum())} ok "
+        f"<p>Spec {e(spec.digest())}, finished {e(finished)}: {len(df)} of {planned} planned runs, "
+        f"{int((df['status'] == 'ok').sum())} ok "
         f"({int(df['reused'].sum())} reused from earlier), {len(failed)} failed. "
         "Data: <a href='table.csv'>table.csv</a>, <a href='table.parquet'>table.parquet</a>.</p>",
     ]
@@ -109,4 +143,8 @@ def write_outputs(spec: Spec, rows: list[dict[str, Any]], folder: Path) -> pd.Da
     parts.append("<h2>All runs</h2>" + df.drop(columns=["folder"]).to_html(index=False, na_rep=""))
     parts.append("</body></html>")
     atomic_write(folder / "index.html", lambda p: p.write_text("\n".join(parts), encoding="utf-8"))
+    state = {"spec": spec.digest(), "notebook": spec.notebook, "planned": planned, "runs": len(df),
+             "ok": int((df["status"] == "ok").sum()), "failed": len(failed), "finished": finished,
+             "status": "complete" if len(df) == planned and not len(failed) else "finished with failures"}
+    atomic_write(folder / "sweep.json", lambda p: p.write_text(json.dumps(state, indent=2) + "\n"))
     return df
