@@ -105,10 +105,11 @@ def main() -> int:
             print("notebooks with default parameters:", flush=True)
             from workbench.cases import list_cases
             from workbench.runner.notebooks import list_notebooks
+            from workbench.runner.review import supported_notebooks
 
             cases = list_cases()
             for nb in (p for p in list_notebooks() if p.stem != "99_empty"):
-                for case in (c["id"] for c in cases if nb.stem in c["notebooks"]):
+                for case in (c["id"] for c in cases if nb.stem in supported_notebooks(c)):
                     row = measure(f"{nb.stem} on {case}", [wb, "run", nb.stem, "--case", case], env, args.repeats)
                     rows.append(row)
                     targets.append((f"{nb.stem} on {case} <= 15 s, <= 1.5 GB",

@@ -8,11 +8,12 @@ import pytest
 
 from workbench.cases import list_cases
 from workbench.runner.notebooks import list_notebooks
+from workbench.runner.review import supported_notebooks
 from workbench.runner.run import execute, plan_run
 
 pytestmark = pytest.mark.notebook
 
-PAIRS = [(nb.stem, c["id"]) for nb in list_notebooks() for c in list_cases() if nb.stem in c["notebooks"]]
+PAIRS = [(nb.stem, c["id"]) for c in list_cases() for nb in list_notebooks() if nb.stem in supported_notebooks(c)]
 
 
 def test_every_notebook_is_supported_by_some_case() -> None:

@@ -205,3 +205,37 @@ def test_a_read_only_runs_folder_is_a_clear_error_and_its_runs_stay(small_disk: 
                         text=True, timeout=120)
     assert ro.returncode == 2 and "cannot be written (Read-only file system)" in ro.stderr
     assert "Traceback" not in ro.stderr and fingerprint_of_finished(runs) == before
+
+
+def test_a_dask_worker_lost_mid_run_is_retried_elsewhere_and_its_half_run_never_published(
+        tmp_path: Path, runs: Path) -> None:
+    from distributed import LocalCluster
+
+    from workbench.runner.sweep import run_sweep
+    from workbench.runner.sweep_spec import load_spec
+
+    spec = tmp_path / "lost.yaml"
+    spec.write_text(yaml.safe_dump({"notebook": "95_sleeper", "cases": ["tiny"], "grid": {"pause": [2.0, 2.5, 3.0]}}))
+    scratch = tmp_path / "scratch"
+    killed: list[int] = []
+
+    def kill_a_worker_mid_run() -> None:
+        wait_for(lambda: bool(list(scratch.rglob("95_sleeper/.tmp-*/started"))))
+        kernel = next(p for p in psutil.Process().children(recursive=True)
+                      if "ipykernel_launcher" in " ".join(p.cmdline()))
+        worker = kernel.parent()
+        killed.append(worker.pid)
+        worker.kill()
+
+    import threading
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+                      local_directory=str(scratch)) as cluster:
+        killer = threading.Thread(target=kill_a_worker_mid_run, daemon=True)
+        killer.start()
+        rows, folder = run_sweep(load_spec(spec), scheduler=cluster.scheduler_address)
+        killer.join(timeout=60)
+    assert killed, "a worker was killed while a cell ran"
+    table = pd.read_parquet(folder / "table.parquet")
+    assert sorted(table["pause"]) == [2.0, 2.5, 3.0] and (table["status"] == "ok").all()
+    assert len(finished_runs(runs, "95_sleeper")) == 3 and leftovers(runs) == []

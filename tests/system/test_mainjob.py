@@ -1,4 +1,4 @@
-"""The main job (workbench.runner.mainjob): every supported pair runs, up-to-date runs are skipped, the index is written."""
+"""The main job (workbench.runner.mainjob): each case reviewed, up-to-date runs skipped, documents and index written."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import make_case, write_notebook
-from workbench import paths
-from workbench.runner.mainjob import Outcome, main_job, write_index
+from workbench import load_case, paths
+from workbench.runner.mainjob import main_job, write_index
+from workbench.runner.review import Outcome
 
 
 @pytest.fixture
@@ -30,18 +31,20 @@ def one_pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.mark.notebook
-def test_the_main_job_runs_each_pair_once_then_skips_it_until_forced(one_pair: Path) -> None:
+def test_the_main_job_reviews_each_case_once_then_skips_its_runs_until_forced(one_pair: Path) -> None:
     runs = one_pair / "runs"
     bundled = {"census", "flights", "lending", "reviews"}
     out = io.StringIO()
     outcomes, index = main_job(workers=2, runs_dir=runs, out=out)
     ran = [(o.notebook, o.case, o.status) for o in outcomes]
-    assert ran == [("97_hello", "solo", "ok")], "only notebooks in the notebooks folder, on cases that support them"
+    assert ran == [("97_hello", "solo", "ok")], "only notebooks in the notebooks folder, on cases they apply to"
     assert not bundled & {o.case for o in outcomes}
     assert outcomes[0].results["x_cubed"] == 8
     html = index.read_text()
-    assert "say hello" in html and "97_hello" in html and "notebook.html" in html
-    assert (outcomes[0].folder / "notebook.html").is_file(), "the index links to a rendered notebook"
+    assert "say hello" in html and "97_hello" in html and "review/solo/design.html" in html
+    design = (runs / "review" / "solo" / "design.html").read_text()
+    assert "say hello" in design and "x was 2" in design, "the case's design document carries each decision"
+    assert (outcomes[0].folder / "notebook.html").is_file(), "the document links to a rendered notebook"
 
     again, _ = main_job(workers=1, runs_dir=runs, out=out)
     assert [o.status for o in again] == ["skipped"] and again[0].results["x_cubed"] == 8
@@ -50,14 +53,14 @@ def test_the_main_job_runs_each_pair_once_then_skips_it_until_forced(one_pair: P
     assert "[1/1] skipped 97_hello on solo (up to date)" in out.getvalue()
 
 
-def test_the_index_shows_failures_and_links_relative_to_itself(tmp_path: Path, tiny_case: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(paths.CASES_ENV, str(tiny_case.parent))
+def test_the_index_shows_failures_and_links_relative_to_itself(tmp_path: Path, tiny_case: Path) -> None:
+    case = load_case(tiny_case)
     folder = tmp_path / "runs" / "00_framing" / "tiny-abc"
-    failed = Outcome("00_framing", "tiny", "failed", folder, {}, "failed in cell 4: ValueError: <boom>", 1.0)
-    page = write_index([failed], tmp_path / "runs" / "index.html").read_text()
-    assert "failed in cell 4: ValueError: &lt;boom&gt;" in page, "errors are shown, escaped"
-    assert "href='00_framing/tiny-abc/notebook.html'" in page
+    failed = Outcome("00_framing", "tiny", "problem", "failed", folder, {}, "failed in cell 4: ValueError: <boom>", 1.0)
+    doc = tmp_path / "runs" / "review" / "tiny" / "design.html"
+    page = write_index([case], [failed], {"tiny": doc}, tmp_path / "runs" / "index.html").read_text()
+    assert "href='00_framing/tiny-abc/notebook.html'" in page and "failed" in page
+    assert "href='review/tiny/design.html'" in page
     assert "Is it yes?" in page, "each case's business question heads its section"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 import yaml
 
 from tests.helpers import REPO, finished_runs
+from workbench import paths
 from workbench.errors import WorkbenchError
 from workbench.runner.cli import EXIT_FAILED, main
 from workbench.runner.locks import FolderLock
@@ -112,18 +114,45 @@ def test_a_killed_sweep_resumes_with_exactly_one_row_per_point(tmp_path: Path, r
     assert all(not p.name.startswith(".") for p in runs.glob("98_echo/*") if (p / "results.json").exists())
 
 
-def test_dask_cluster_gives_the_same_table_as_local_processes(tmp_path: Path, runs: Path) -> None:
+def test_dask_workers_that_share_no_disk_give_the_same_table_as_local_processes(tmp_path: Path, runs: Path,
+                                                                                case_dir: Path) -> None:
+    """The workers see empty notebooks, cases and runs folders and their own scratch folders: the
+    notebook and the user's case (which exists only here) travel with the tasks, the finished runs
+    come back and are published here; a second sweep reuses them."""
     from distributed import LocalCluster
 
     spec = load_spec(spec_file(tmp_path, grid={"x": [2, 3], "mode": ["a", "b"]}))
     _, local_folder = run_sweep(spec, workers=2, runs_dir=tmp_path / "local")
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
-        _, dask_folder = run_sweep(spec, scheduler=cluster.scheduler_address, runs_dir=tmp_path / "dask")
-    keep = ["case", "x", "mode", "x_squared", "rows", "decision", "status", "reused"]
+    empty = tmp_path / "worker-view"
+    for sub in ("notebooks", "cases", "runs"):
+        (empty / sub).mkdir(parents=True)
+    worker_env = {paths.NOTEBOOKS_ENV: str(empty / "notebooks"), paths.CASES_ENV: str(empty / "cases"),
+                  paths.RUNS_ENV: str(empty / "runs")}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+                      local_directory=str(tmp_path / "scratch"), env=worker_env) as cluster:
+        rows, dask_folder = run_sweep(spec, scheduler=cluster.scheduler_address, runs_dir=tmp_path / "dask")
+        again, _ = run_sweep(spec, scheduler=cluster.scheduler_address, runs_dir=tmp_path / "dask")
+    keep = ["case", "x", "mode", "x_squared", "rows", "decision", "status"]
     local = pd.read_parquet(local_folder / "table.parquet")[keep]
     remote = pd.read_parquet(dask_folder / "table.parquet")[keep]
     assert len(local) == 4 and local.equals(remote)
+    assert all(r["status"] == "ok" for r in rows) and all(r["status"] == "skipped" for r in again)
+    assert not any((empty / "runs").iterdir()), "workers wrote nothing into the folders they were pointed at"
+    published = finished_runs(tmp_path / "dask", "98_echo")
+    assert len(published) == 4 and all(json.loads((f / "provenance.json").read_text())["worker"] for f in published)
+
+
+def test_a_case_sent_to_a_worker_is_checked_against_its_sha256(tmp_path: Path, case_dir: Path) -> None:
+    from workbench.runner.remote import pack_folder, unpack_verified
+
+    data = pack_folder(case_dir / "tiny")
+    assert data == pack_folder(case_dir / "tiny"), "the same folder packs to the same bytes"
+    import hashlib
+
+    unpack_verified(data, hashlib.sha256(data).hexdigest(), tmp_path / "ok")
+    assert (tmp_path / "ok" / "case.yaml").read_bytes() == (case_dir / "tiny" / "case.yaml").read_bytes()
+    with pytest.raises(WorkbenchError, match="corrupt"):
+        unpack_verified(data[:-1] + b"x", hashlib.sha256(data).hexdigest(), tmp_path / "bad")
 
 
 @pytest.mark.parametrize("spec", sorted((REPO / "sweeps").glob("*.yaml")), ids=lambda p: p.stem)

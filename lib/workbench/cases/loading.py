@@ -50,7 +50,7 @@ def list_cases() -> list[dict[str, Any]]:
             seen.setdefault(cid, {
                 "id": cid,
                 "title": str(raw.get("title", "")),
-                "notebooks": list(raw.get("notebooks") or []),
+                "notebooks": None if raw.get("notebooks") is None else list(raw["notebooks"]),
                 "folder": spec.parent,
             })
     return sorted(seen.values(), key=lambda c: c["id"])
@@ -102,11 +102,12 @@ def load_case(case: str | Path, *, verify_sha256: bool = True) -> Case:
             note=" ".join(str(costs.get("note", "")).split()),
             retrain=None if costs.get("retrain") is None else float(costs["retrain"]),
             review=None if costs.get("review") is None else float(costs["review"]),
+            assumption=costs.get("assumption"),
         ),
         label_delay_days=spec.get("label_delay_days"),
         prediction_lead_days=spec.get("prediction_lead_days"),
         slices=[Slice(s["column"], tuple(s["bins"]) if s.get("bins") else None) for s in spec.get("slices") or []],
-        notebooks=[str(n) for n in spec["notebooks"]],
+        notebooks=None if spec.get("notebooks") is None else [str(n) for n in spec["notebooks"]],
         data=data,
         warnings=warnings,
     )

@@ -27,6 +27,7 @@ class Costs:
     note: str = ""
     retrain: float | None = None  # one training run (compute, validation, rollout), in `unit`
     review: float | None = None  # a human reviewing one case instead of the model deciding, in `unit`
+    assumption: str | None = None  # "placeholder": not set yet; "equal": both errors assumed to cost the same
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class Case:
     label_delay_days: float | None
     prediction_lead_days: float | None
     slices: list[Slice]
-    notebooks: list[str]
+    notebooks: list[str] | None  # an explicit list, or None: the notebooks whose requirements the case meets
     data: pd.DataFrame | None = field(default=None, repr=False)
     warnings: list[str] = field(default_factory=list)  # what loading found that a notebook can survive
 
@@ -70,7 +71,7 @@ class Case:
 
     def supports(self, notebook: str) -> bool:
         """Whether this case declares support for a notebook (by stem, e.g. '00_framing')."""
-        return notebook in self.notebooks
+        return self.notebooks is None or notebook in self.notebooks
 
     def feature_columns(self, kinds: tuple[str, ...] = KINDS, include_leaky: bool = False) -> list[str]:
         """Feature columns of the given kinds, without the leaky ones unless asked."""

@@ -23,15 +23,17 @@ if TYPE_CHECKING:
 
 REQUIRED: dict[str, Any] = {
     "id": str, "title": str, "question": str, "data": str, "task": str, "target": str,
-    "positive_class": (str, int, bool), "features": dict, "costs": dict, "notebooks": list,
+    "positive_class": (str, int, bool), "features": dict, "costs": dict,
 }
 OPTIONAL: dict[str, Any] = {
     "sha256": (str, type(None)), "time_column": (str, type(None)), "identifiers": list,
     "sensitive": list, "text_column": (str, type(None)), "leaky": list,
     "label_delay_days": (int, float, type(None)), "slices": list,
     "prediction_lead_days": (int, float, type(None)),
+    "notebooks": (list, type(None)),  # an override: without it, the notebooks that apply are worked out
 }
-COST_KEYS = ("unit", "false_positive", "false_negative", "note", "retrain", "review")
+COST_KEYS = ("unit", "false_positive", "false_negative", "note", "retrain", "review", "assumption")
+COST_ASSUMPTIONS = ("placeholder", "equal")  # costs not yet set (the review refuses to price), or assumed equal
 TASKS = ("binary",)
 TYPE_NAMES = {str: "a string", int: "an integer", bool: "true/false", dict: "a mapping",
               list: "a list", float: "a number", type(None): "null"}
@@ -128,6 +130,9 @@ def read_spec(folder: Path, warnings: list[str] | None = None) -> tuple[dict[str
         v = costs.get(key)
         if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 and math.isfinite(v)):
             bad(f"costs.{key}", f"expected a non-negative number or null, got {v!r}")
+    if costs.get("assumption") is not None and costs.get("assumption") not in COST_ASSUMPTIONS:
+        bad("costs.assumption", f"expected one of {', '.join(COST_ASSUMPTIONS)} (or no assumption), "
+                                f"got {costs.get('assumption')!r}")
     extra = set(costs) - set(COST_KEYS)
     if extra:
         bad("costs", f"unknown keys {sorted(extra)} (expected {', '.join(COST_KEYS)})")

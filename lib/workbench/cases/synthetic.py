@@ -1,15 +1,20 @@
-"""Small synthetic case studies with a known structure, for tests, benchmarks and trying the workbench.
+"""Synthetic case studies and tables with a known structure, for tests, benchmarks and trying the workbench.
 
-`make_case` writes a valid binary case (numeric, categorical and time columns, an identifier) whose
-positive rate follows a known logistic model of its features.
+`make_case` writes a small valid binary case (numeric, categorical and time columns, an identifier)
+whose positive rate follows a known logistic model of its features. `make_table` makes a user-like
+table of any shape (rows, columns, a time column, text, missing values, a rare positive class, a
+planted leak, an identifier) for `workbench init` and `workbench review`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["make_case"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["make_case", "make_table"]
 
 
 def make_case(folder: Path, *, n: int = 400, seed: int = 0, notebooks: list[str] | None = None,
@@ -47,3 +52,68 @@ def make_case(folder: Path, *, n: int = 400, seed: int = 0, notebooks: list[str]
     spec.update(overrides)
     (folder / "case.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     return folder
+
+
+_WORDS = (
+    "late", "delivery", "broken", "box", "great", "taste", "love", "it", "would", "buy", "again",
+    "stale", "bland", "refund", "awful", "fresh", "crunchy", "sweet", "salty", "bitter", "perfect",
+    "gift", "price", "value",
+)
+
+
+def make_table(n: int = 2000, *, numeric: int = 6, categorical: int = 3, seed: int = 0, time: bool = True,
+               text: bool = False, sensitive: bool = False, missing: float = 0.0, high_cardinality: bool = False,
+               positive_rate: float = 0.2, leak: bool = False, identifier: bool = True) -> pd.DataFrame:
+    """A table with a binary target `outcome` ("yes" rare) that depends on some of its columns.
+
+    The signal: a logistic model of the first numeric columns and the first categorical one, shifted
+    so that about `positive_rate` of rows are positive. Options add a `when` time column (hourly,
+    with a slow drift), a `comment` text column whose words carry signal, a `group` sensitive-like
+    attribute, missing values at rate `missing`, a `code` column with thousands of levels, a `leak`
+    column equal to the target with 2% noise, and a unique `row_id`.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    cols: dict[str, Any] = {}
+    if identifier:
+        cols["row_id"] = np.arange(1, n + 1)
+    if time:
+        cols["when"] = pd.Timestamp("2023-01-01") + pd.to_timedelta(np.arange(n) * 3600 * 24 * 365 // max(n, 1), unit="s")
+    logit = np.zeros(n)
+    for j in range(numeric):
+        x = rng.normal(size=n) + (0.5 * np.arange(n) / n if time and j == 0 else 0)
+        if j < 3:
+            logit += (1.0, -0.7, 0.4)[j] * x
+        cols[f"num_{j}"] = np.round(x * 10 + 50, 3)
+    for j in range(categorical):
+        levels = np.array([f"c{j}_{k}" for k in range(4 + j)])
+        v = rng.choice(levels, size=n)
+        if j == 0:
+            logit += np.where(v == levels[0], 1.0, 0.0)
+        cols[f"cat_{j}"] = v
+    if sensitive:
+        g = rng.choice(["a", "b"], size=n, p=[0.6, 0.4])
+        logit += np.where(g == "a", 0.3, 0.0)
+        cols["group"] = g
+    if text:
+        good, bad = _WORDS[8:12], _WORDS[:4]
+        sentences = []
+        for k in range(n):
+            words = list(rng.choice(_WORDS, size=6))
+            words.append(bad[k % 4] if logit[k] > 0.5 else good[k % 4])
+            sentences.append(" ".join(words))
+        cols["comment"] = sentences
+    if high_cardinality:
+        cols["code"] = np.char.add("z", rng.integers(0, max(50, n // 2), size=n).astype(str))
+    shift = float(np.quantile(logit + rng.logistic(size=n), 1 - positive_rate))
+    y = (logit + rng.logistic(size=n)) > shift
+    if leak:
+        cols["leak"] = np.where(rng.random(n) < 0.02, ~y, y).astype(int)
+    df = pd.DataFrame(cols)
+    if missing:
+        for c in [c for c in df.columns if c.startswith(("num_", "cat_"))]:
+            df.loc[rng.random(n) < missing, c] = None
+    df["outcome"] = np.where(y, "yes", "no")
+    return df

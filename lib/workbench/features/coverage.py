@@ -14,10 +14,14 @@ __all__ = ["coverage", "value_groups"]
 
 def value_groups(train: pd.Series, test: pd.Series, kind: str, n_bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """Group labels of one feature's train and test values: the level (categorical), or the bin
-    among (up to) n_bins quantile bins of the training values (numeric); missing is its own group."""
+    among (up to) n_bins quantile bins of the training values (numeric; a numeric feature with at most
+    n_bins distinct values, such as a 0/1 flag, is grouped by value); missing is its own group."""
     if kind == "numeric":
         x_tr, x_te = train.astype(float).to_numpy(), test.astype(float).to_numpy()
         seen = x_tr[~np.isnan(x_tr)]
+        if len(np.unique(seen)) <= n_bins:  # few distinct values (e.g. a 0/1 flag): each value is its own group
+            g_tr, g_te = (np.where(np.isnan(x), "missing", x.astype(str)) for x in (x_tr, x_te))
+            return g_tr.astype(object), g_te.astype(object)
         inner = np.unique(np.quantile(seen, np.linspace(0, 1, n_bins + 1)))[1:-1] if len(seen) else np.array([])
         g_tr, g_te = (np.where(np.isnan(x), -1, np.searchsorted(inner, x, side="right")).astype(str)
                       for x in (x_tr, x_te))

@@ -1,4 +1,4 @@
-"""The `workbench` command: cases, notebooks, params, run, sweep, report, export.
+"""The `workbench` command: cases, notebooks, params, run, sweep, init, review, report, export.
 
 Imports are lazy so that `workbench params` or a bad request answers at once, without loading
 pandas, papermill or a kernel.
@@ -21,6 +21,7 @@ EXIT_USAGE = 2  # the request was wrong
 def _cases(args: argparse.Namespace) -> int:
     from workbench import paths
     from workbench.cases import check_case, list_cases
+    from workbench.runner.review import supported_notebooks
 
     if args.action == "check":
         targets = args.paths or [c["folder"] for c in list_cases()]
@@ -45,7 +46,7 @@ def _cases(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     width = max(len(c["id"]) for c in cases)
     for c in cases:
-        print(f"{c['id']:<{width}}  {c['title']}  [notebooks: {', '.join(c['notebooks']) or 'none'}]")
+        print(f"{c['id']:<{width}}  {c['title']}  [notebooks: {', '.join(supported_notebooks(c)) or 'none'}]")
     return 0
 
 
@@ -70,10 +71,11 @@ def _notebooks(args: argparse.Namespace) -> int:
     targets = [resolve_notebook(n) for n in args.notebooks] or list_notebooks()
     if args.action == "list":
         from workbench.cases import list_cases
+        from workbench.runner.review import supported_notebooks
 
         cases = list_cases()
         for nb in targets:
-            supported = [c["id"] for c in cases if nb.stem in c["notebooks"]]
+            supported = [c["id"] for c in cases if nb.stem in supported_notebooks(c)]
             print(f"{nb.stem}  [cases: {', '.join(supported) or 'none'}]")
         return 0
     bad = 0
@@ -188,6 +190,37 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed or not outcomes else 0
 
 
+def _review(args: argparse.Namespace) -> int:
+    from workbench.runner.review import review
+
+    outcomes, _ = review(args.case, workers=args.workers, force=args.force,
+                         runs_dir=Path(args.runs) if args.runs else None, out=Path(args.out) if args.out else None,
+                         log=sys.stdout)
+    return EXIT_FAILED if any(o.status == "failed" for o in outcomes) else 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from workbench import paths
+    from workbench.runner.draft import draft_case
+
+    folder, draft = draft_case(Path(args.data), args.target, positive=args.positive, time=args.time, text=args.text,
+                               out=Path(args.out) if args.out else None, unlabelled=args.unlabelled,
+                               equal_costs=args.equal_costs)
+    kinds = [k for k, _ in draft.kinds.values()]
+    print(f"drafted {paths.display(folder)}: {kinds.count('numeric')} numeric, {kinds.count('categorical')} "
+          f"categorical, {kinds.count('text')} text features; identifiers: {', '.join(draft.identifiers) or 'none'}; "
+          f"time column: {draft.time[0] if draft.time else 'none'}; positive class: {draft.positive!r}")
+    for col, why in draft.leaky.items():
+        print(f"  suspected leak: {col}: {why}")
+    if draft.unlabelled:
+        print(f"  {draft.unlabelled:,} rows without a label: "
+              + ("kept in unlabelled.parquet" if args.unlabelled == "pool" else "dropped"))
+    print("next: read case.yaml (every inferred field says why), "
+          + ("set the costs, " if not args.equal_costs else "")
+          + f"then `workbench review {paths.display(folder)}`")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="workbench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -230,7 +263,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="validate and count the runs; run nothing")
     p.set_defaults(func=_sweep)
 
-    p = sub.add_parser("report", help="the main job: every notebook on every case it supports, and an index")
+    p = sub.add_parser("init", help="draft a case folder (case.yaml, datasheet, data) from your own table")
+    p.add_argument("data", help="a .csv or .parquet table")
+    p.add_argument("--target", required=True, help="the column to predict (two values)")
+    p.add_argument("--positive", help="the target value that is the positive class (default: the rarer one)")
+    p.add_argument("--time", help="the column saying when each row happened (default: the first datetime-like one)")
+    p.add_argument("--text", help="a free-text column")
+    p.add_argument("--out", help="the case folder to write (default: ./<table name>)")
+    p.add_argument("--unlabelled", choices=["drop", "pool"], default="drop",
+                   help="rows without a label: drop them, or keep them as an unlabelled pool (default: drop)")
+    p.add_argument("--equal-costs", action="store_true",
+                   help="assume both errors cost the same (stated in every decision) instead of placeholders")
+    p.set_defaults(func=_init)
+
+    p = sub.add_parser("review", help="run every notebook that applies to a case and write its design document")
+    p.add_argument("case", help="case study id or folder")
+    p.add_argument("--workers", type=int, help="parallel runs (default: the number of cores)")
+    p.add_argument("--force", action="store_true", help="re-run runs that are up to date")
+    p.add_argument("--runs", help="runs folder (default: runs/ or $WORKBENCH_RUNS)")
+    p.add_argument("--out", help="folder for the design document (default: <runs>/review/<case>)")
+    p.set_defaults(func=_review)
+
+    p = sub.add_parser("report", help="the main job: the design review of every case study, and an index")
     p.add_argument("--workers", type=int, help="parallel runs (default: the number of cores)")
     p.add_argument("--force", action="store_true", help="re-run runs that are up to date")
     p.add_argument("--out", help="runs folder (default: runs/ or $WORKBENCH_RUNS)")

@@ -110,7 +110,7 @@ def plan_run(notebook: str | Path, request: dict[str, Any], *, runs_dir: Path | 
     else:
         case = cases.get(params["case"]) or cases.setdefault(params["case"], load_case(params["case"]))
     if not case.supports(nb_path.stem):
-        supported = ", ".join(case.notebooks) or "none"
+        supported = ", ".join(case.notebooks or []) or "none"
         raise ParameterError(nb_path.name, [
             f"parameter 'case': case study '{case.id}' does not support {nb_path.stem} "
             f"(it supports: {supported}; add the notebook to 'notebooks' in its case.yaml)"

@@ -19,7 +19,7 @@ from workbench.fileio import shown
 from workbench.runner.locks import FolderLock
 from workbench.runner.notebooks import read_notebook, recorded_names
 from workbench.runner.publish import check_runs_root, within
-from workbench.runner.run import Run, execute_request, plan_run
+from workbench.runner.run import Run, execute_request, is_finished, plan_run
 from workbench.runner.sweep_spec import Spec, expand
 
 __all__ = ["plan", "run_sweep"]
@@ -85,6 +85,51 @@ def _connect(scheduler: str, timeout: float | None = None):
                              f"({type(e).__name__}); is `dask scheduler` running there?") from e
 
 
+def _run_on_dask(scheduler: str, planned: list[Run], bar: Any) -> list[dict[str, Any]]:
+    """Run what is not finished on a Dask cluster whose workers share no disk with this client."""
+    import hashlib
+
+    from distributed import as_completed
+
+    from workbench.runner.remote import is_bundled, pack_folder, publish_returned, run_on_worker
+
+    rows: list[dict[str, Any]] = []
+    with _connect(scheduler) as client:
+        todo = []
+        for r in planned:
+            if is_finished(r):
+                rows.append({"params": r.params, "folder": str(r.folder), "status": "skipped", "duration_s": 0.0,
+                             "error": None, "message": None, "attempts": 0, "warnings": []})
+                bar.update()
+            else:
+                todo.append(r)
+        packs: dict[str, tuple[Any, str]] = {}
+        futures = {}
+        for r in todo:
+            key = str(r.case.folder)
+            if key not in packs:
+                if is_bundled(r.case.folder):
+                    packs[key] = (None, "")
+                else:  # sent once per worker that needs it, checked against its sha256 there
+                    data = pack_folder(r.case.folder)
+                    packs[key] = (client.scatter(data, hash=True), hashlib.sha256(data).hexdigest())
+            case_zip, sha = packs[key]
+            fut = client.submit(run_on_worker, r.notebook.name, r.notebook.read_bytes(), r.params, case_zip, sha,
+                                pure=False, retries=1)
+            futures[fut] = r
+        for fut in as_completed(futures):
+            r = futures[fut]
+            try:
+                returned = fut.result()
+            except Exception as e:  # noqa: BLE001 - one failed task is a failed row; the others go on
+                rows.append(_crashed(r, e))
+            else:
+                who = client.who_has(fut).get(fut.key, ())
+                rows.append(publish_returned(r, returned, worker=", ".join(map(str, who)))[1])
+            bar.update()
+    return rows
+
+
 def _crashed(run: Run, exc: BaseException) -> dict[str, Any]:
     """The row of a run whose worker raised instead of returning (e.g. its run folder could not be written)."""
     error = {"cell": None, "ename": type(exc).__name__, "evalue": str(exc), "source": ""}
@@ -113,13 +158,7 @@ def run_sweep(spec: Spec, *, workers: int | None = None, scheduler: str | None =
         mark_running(spec, len(planned), folder)
         bar = _progress(len(planned))
         if scheduler:
-            from distributed import as_completed
-
-            with _connect(scheduler) as client:
-                futures = [client.submit(execute_request, nb, r.params, str(runs_dir), pure=False) for r in planned]
-                for fut in as_completed(futures):
-                    rows.append(fut.result())
-                    bar.update()
+            rows += _run_on_dask(scheduler, planned, bar)
         else:
             from workbench.runner.pool import run_in_processes
 
