@@ -45,6 +45,28 @@ def _csv_header(path: Path) -> list[str]:
         return next(csv.reader(f), [])
 
 
+def _parquet_columns(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return [str(name) for name in pq.read_schema(path).names if name != "__index_level_0__"]
+
+
+def _named(spec: Any) -> set[str]:
+    """Every string case.yaml mentions (values and keys, at any depth): the columns worth reading."""
+    found: set[str] = set()
+    stack = [spec]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            found.add(v)
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, (list, tuple)):
+            stack.extend(v)
+    return found
+
+
 def read_data(folder: Path, spec: dict[str, Any], *, verify_sha256: bool = True,
               warnings: list[str] | None = None) -> tuple[pd.DataFrame | None, list[str]]:
     """Read the data file and check it against the spec; return the frame and its problems.
@@ -74,12 +96,17 @@ def read_data(folder: Path, spec: dict[str, Any], *, verify_sha256: bool = True,
                 "(the file changed: rebuild it with the case's build.py, or update sha256 if the change is intended)"
             )
     try:
-        df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        header = _csv_header(path) if path.suffix == ".csv" else _parquet_columns(path)
+        named = _named(spec)  # read only the columns case.yaml names: a wide table costs no memory for the rest
+        keep = [c for c in dict.fromkeys(header) if c in named]
+        if path.suffix == ".parquet":
+            df = pd.read_parquet(path, columns=keep)
+        else:
+            df = pd.read_csv(path, usecols=lambda c: c in named) if keep else pd.read_csv(path)
     except Exception as e:  # noqa: BLE001 - any reader failure is a broken data file
         return None, [*problems, f"{where}: cannot be read as {path.suffix[1:]} ({type(e).__name__}: {e})"]
     if len(df) == 0:
         return None, [*problems, f"{where}: has no rows"]
-    header = _csv_header(path) if path.suffix == ".csv" else [str(c) for c in df.columns]
     repeated = sorted({c for c in header if header.count(c) > 1})
     if repeated:
         return None, [*problems, f"{where}: column names {repeated} appear more than once; each column needs its "
