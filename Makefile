@@ -15,8 +15,8 @@ help: ## this list of targets
 run: $(STAMP) ## the main job: every notebook on every case it supports, and runs/index.html
 	$(BIN)/workbench report
 
-test: $(STAMP) ## the test suite (unit, data, notebook execution, nbval)
-	$(BIN)/python -m pytest --nbval-lax tests notebooks
+test: $(STAMP) ## the test suite (unit, data, notebooks, system, nbval), on every core
+	$(BIN)/python -m pytest --nbval-lax -n auto --dist loadfile tests notebooks
 
 test-fast: $(STAMP) ## unit and data tests only (the edit loop, under a minute)
 	$(BIN)/python -m pytest tests/unit tests/data

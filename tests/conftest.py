@@ -11,6 +11,19 @@ from tests.helpers import REPO, make_case, write_notebook
 from workbench import paths
 
 
+@pytest.fixture(autouse=True)
+def private_jupyter_runtime(monkeypatch: pytest.MonkeyPatch):
+    """Each test's kernels keep their connection files and sockets in its own runtime folder, so tests
+    running in parallel never see (or clean up) each other's. The path stays short: a Unix socket's
+    path is limited to about 100 characters."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="wbrt-"))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(folder))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture
 def tiny_case(tmp_path: Path) -> Path:
     return make_case(tmp_path / "cases" / "tiny")

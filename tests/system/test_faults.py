@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -49,10 +50,17 @@ def leftovers(runs: Path) -> list[str]:
 
 
 def stray_kernels(started_after: float) -> list[psutil.Process]:
+    """Notebook kernels started (after `started_after`) by processes of this test: their connection
+    files are named after the process that started them, which is in this test's process tree or dead.
+    Kernels of other tests running in parallel (pytest-xdist) are not counted."""
+    mine = {os.getpid(), *(c.pid for c in psutil.Process().children(recursive=True))}
     found = []
     for proc in psutil.process_iter(["cmdline", "create_time"]):
-        cmd = " ".join(proc.info["cmdline"] or [])
-        if "ipykernel_launcher" in cmd and "wb-" in cmd and proc.info["create_time"] >= started_after:
+        m = re.search(r"wb-(\d+)-[0-9a-f]{12}", " ".join(proc.info["cmdline"] or []))
+        if m is None or "ipykernel_launcher" not in " ".join(proc.info["cmdline"] or []):
+            continue
+        owner = int(m.group(1))
+        if proc.info["create_time"] >= started_after and (owner in mine or not psutil.pid_exists(owner)):
             found.append(proc)
     return found
 
