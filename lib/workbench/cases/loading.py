@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ from workbench.cases import data as case_data
 from workbench.cases import schema
 from workbench.cases.model import Case, Costs, Slice
 from workbench.errors import CaseError, WorkbenchError
-from workbench.fileio import read_yaml_mapping, shown
+from workbench.fileio import atomic_write, read_yaml_mapping, shown
 
 __all__ = ["check_case", "find_case", "list_cases", "load_case"]
 
@@ -65,19 +66,73 @@ def check_case(case: str | Path) -> list[str]:
     return []
 
 
-def load_case(case: str | Path, *, verify_sha256: bool = True) -> Case:
-    """Load a case by id or folder, validating case.yaml and its data; raise CaseError listing every problem."""
+def _validation_key(folder: Path, spec: dict[str, Any]) -> str | None:
+    """What a case's validity depends on: case.yaml, the data file's size and modification time, and
+    the validation code. None when the data file is missing."""
+    import hashlib
+
+    data = folder / str(spec.get("data"))
+    try:
+        st = data.stat()
+    except OSError:
+        return None
+    h = hashlib.sha256((folder / "case.yaml").read_bytes())
+    h.update(f"{data.resolve()}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+    for module in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(module.read_bytes())
+    return h.hexdigest()
+
+
+def load_case(case: str | Path, *, verify_sha256: bool = True, cache_dir: Path | None = None) -> Case:
+    """Load a case by id or folder, validating case.yaml and its data; raise CaseError listing every problem.
+
+    With `cache_dir`, a case found valid before (same case.yaml, same data file size and modification
+    time, same validation code) is not read again: the Case comes back without data, with its row
+    and class counts and warnings from the cache. The runner plans runs this way; notebooks load the
+    data in full.
+    """
+    import json
+
     folder = find_case(case)
     warnings: list[str] = []
     spec, problems = schema.read_spec(folder, warnings)
     if spec is None:
         raise CaseError(paths.display(folder), problems)
+    store = Path(cache_dir) / "validated-cases.json" if cache_dir is not None else None
+    key = _validation_key(folder, spec) if store is not None and not problems else None
+    cached: dict[str, Any] = {}
+    if store is not None and key is not None:
+        try:
+            cached = json.loads(store.read_text())
+        except (OSError, ValueError):
+            cached = {}
+        hit = cached.get(str(folder.resolve()))
+        if isinstance(hit, dict) and hit.get("key") == key:
+            found = _build(spec, folder, None, list(hit["warnings"]))
+            found.rows, found.class_rows = int(hit["rows"]), tuple(hit["class_rows"]) if hit["class_rows"] else None
+            return found
     data = None
     if not problems or spec.get("data"):
         data, data_problems = case_data.read_data(folder, spec, verify_sha256=verify_sha256, warnings=warnings)
         problems += data_problems
     if problems:
         raise CaseError(paths.display(folder), problems)
+    found = _build(spec, folder, data, warnings)
+    if data is not None:
+        found.rows = len(data)
+        if found.task == "binary":
+            y = found.labels()
+            found.class_rows = (int(len(y) - y.sum()), int(y.sum()))
+    if store is not None and key is not None and store.parent.parent.is_dir():
+        cached[str(folder.resolve())] = {"key": key, "rows": found.rows, "warnings": warnings,
+                                         "class_rows": list(found.class_rows) if found.class_rows else None}
+        with contextlib.suppress(OSError):  # a cache: a read-only runs folder still plans
+            atomic_write(store, lambda p: p.write_text(json.dumps(cached, indent=0, sort_keys=True)))
+    return found
+
+
+def _build(spec: dict[str, Any], folder: Path, data: Any, warnings: list[str]) -> Case:
+    """The Case a validated spec describes."""
     costs = spec["costs"]
     return Case(
         id=spec["id"],

@@ -64,6 +64,8 @@ class Case:
     notebooks: list[str] | None  # an explicit list, or None: the notebooks whose requirements the case meets
     data: pd.DataFrame | None = field(default=None, repr=False)
     warnings: list[str] = field(default_factory=list)  # what loading found that a notebook can survive
+    rows: int = 0  # rows in the data file
+    class_rows: tuple[int, int] | None = None  # rows of (negative, positive) class, for a binary task
 
     @property
     def data_path(self) -> Path:

@@ -96,13 +96,12 @@ def why_not(case: Case, app: Applicability, notebook: str) -> list[str]:
     for fact in app.requires:
         if not has_fact(case, fact):
             reasons.append(f"{notebook} needs {REQUIREMENTS[fact]}; case '{case.id}' declares none (add it to case.yaml)")
-    if case.data is not None:
-        n = len(case.data)
+    if case.rows:
+        n = case.rows
         if n < app.min_rows:
             reasons.append(f"{notebook} needs at least {app.min_rows:,} rows to decide anything; case '{case.id}' has {n:,}")
-        if app.min_class_rows and case.task == "binary":
-            y = case.labels()
-            rarer = int(min(y.sum(), len(y) - y.sum()))
+        if app.min_class_rows and case.task == "binary" and case.class_rows is not None:
+            rarer = min(case.class_rows)
             if rarer < app.min_class_rows:
                 reasons.append(f"{notebook} needs at least {app.min_class_rows:,} rows of each class; case '{case.id}' "
                                f"has {rarer:,} of its rarer class")

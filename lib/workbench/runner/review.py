@@ -208,7 +208,7 @@ def write_document(case: Case, plan: list[Applicable], outcomes: list[Outcome], 
     assumption = ("Costs are assumed equal (costs.assumption: equal in case.yaml): every cost below counts errors, "
                   "not money." if case.costs.assumption == "equal" else "")
     md = [f"# Design review: {case.title}", "", f"**Question:** {case.question}", "",
-          f"Case `{case.id}` ({paths.display(case.folder)}), {len(case.frame()):,} rows; costs: false positive "
+          f"Case `{case.id}` ({paths.display(case.folder)}), {case.rows:,} rows; costs: false positive "
           f"{_fmt(case.costs.false_positive)} {case.costs.unit}, false negative {_fmt(case.costs.false_negative)} "
           f"{case.costs.unit}. Generated {time.strftime('%Y-%m-%d %H:%M')}."]
     body = [f"<h1>Design review: {e(case.title)}</h1>", f"<p><b>Question:</b> {e(case.question)}</p>",

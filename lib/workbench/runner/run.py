@@ -105,10 +105,13 @@ def plan_run(notebook: str | Path, request: dict[str, Any], *, runs_dir: Path | 
     if "case" not in declared:
         raise WorkbenchError(f"{nb_path.name}: its parameters cell must declare `case`")
     params = validate(nb_path.name, declared, request)
-    if cases is None:
-        case = load_case(params["case"])
-    else:
-        case = cases.get(params["case"]) or cases.setdefault(params["case"], load_case(params["case"]))
+    root = Path(runs_dir) if runs_dir is not None else paths.runs_dir()
+    cache = root / ".cache" if root.is_dir() else None  # cases validated before are not read again
+
+    def load() -> Case:
+        return load_case(params["case"], cache_dir=cache)
+
+    case = load() if cases is None else (cases.get(params["case"]) or cases.setdefault(params["case"], load()))
     if not case.supports(nb_path.stem):
         supported = ", ".join(case.notebooks or []) or "none"
         raise ParameterError(nb_path.name, [
@@ -123,7 +126,6 @@ def plan_run(notebook: str | Path, request: dict[str, Any], *, runs_dir: Path | 
     # A case given as a folder path must still resolve from inside the run folder.
     if params["case"] != case.id:
         params["case"] = str(case.folder)
-    root = Path(runs_dir) if runs_dir is not None else paths.runs_dir()
     canonical = json.dumps(params, sort_keys=True, separators=(",", ":"))
     nb_bytes = nb_path.read_bytes()
     nb_sha = hashlib.sha256(nb_bytes).hexdigest()

@@ -129,3 +129,18 @@ def test_optional_costs_and_the_prediction_lead_are_read_and_checked(tmp_path: P
     assert any("costs.retrain" in p and "non-negative" in p for p in problems)
     assert any("unknown keys ['refund']" in p for p in problems)
     assert any("prediction_lead_days" in p for p in problems)
+
+
+def test_a_case_validated_before_is_not_read_again_until_its_data_or_yaml_changes(tmp_path: Path) -> None:
+    folder = make_case(tmp_path / "cached", n=120)
+    cache = tmp_path / "runs" / ".cache"
+    cache.parent.mkdir()
+    first = load_case(folder, cache_dir=cache)
+    assert first.data is not None and first.rows == 120 and sum(first.class_rows) == 120
+    again = load_case(folder, cache_dir=cache)
+    assert again.data is None, "valid before and unchanged: not read again"
+    assert (again.rows, again.class_rows, again.warnings) == (first.rows, first.class_rows, first.warnings)
+    df = pd.read_parquet(folder / "data.parquet")
+    df.head(10).to_parquet(folder / "data.parquet", index=False)  # now too small, and its sha256 is wrong
+    with pytest.raises(CaseError, match="sha256 is"):
+        load_case(folder, cache_dir=cache)
