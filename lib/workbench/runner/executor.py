@@ -10,6 +10,7 @@ records the kernel's peak memory.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import copy
 import json
 import sys
@@ -116,17 +117,39 @@ def _cell_head(nb: dict[str, Any], index: int) -> str:
     return "\n".join(src.strip().splitlines()[:3])
 
 
+def _shutdown(client: Any, km: Any) -> None:
+    """Stop the client's channels and the kernel this module started (nbclient leaves a kernel it did not start)."""
+    from jupyter_core.utils import run_sync
+
+    if client.kc is not None:
+        with contextlib.suppress(Exception):
+            client.kc.stop_channels()
+    with contextlib.suppress(Exception):
+        if km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=False)  # also removes its connection file and sockets
+
+
 def execute_notebook(source: Path, params: dict[str, Any], out: Path, *, cwd: Path, env: dict[str, str],
                      log: Any, timeout: int = 1800, startup_timeout: int = 120, km: Any = None) -> Execution:
     """Run `source` with `params` in a fresh kernel (or the already-started `km`), write the executed
     notebook to `out` (also when it fails), and return what happened. Never raises for a failing notebook.
     """
+    from jupyter_core.utils import run_sync
+
+    from workbench.runner.kernels import kernel_manager_class
+
+    owned = km is None
+    started_error: Exception | None = None
+    if owned:  # start the kernel first: it boots while nbclient and nbformat are imported
+        km = kernel_manager_class(env, cwd, log)(kernel_name="python3")
+        try:
+            run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        except Exception as e:  # noqa: BLE001 - reported below as a kernel that never started
+            started_error = e
     skip_iri_grammar()
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
-    from workbench.runner.kernels import kernel_manager_class
 
     raw = json.loads(Path(source).read_text(encoding="utf-8"))
     injected, at = inject_parameters(raw, params)
@@ -149,6 +172,8 @@ def execute_notebook(source: Path, params: dict[str, Any], out: Path, *, cwd: Pa
     )
     error: dict[str, Any] | None = None
     try:
+        if started_error is not None:
+            raise started_error
         client.execute()
     except CellExecutionError:
         error = {}  # filled from the error output below
@@ -165,6 +190,8 @@ def execute_notebook(source: Path, params: dict[str, Any], out: Path, *, cwd: Pa
     finally:
         peak = watch.stop()
         atexit.unregister(client._cleanup_kernel)  # nbclient leaves it registered when a dead kernel's cleanup fails
+        if owned:
+            _shutdown(client, km)
     executed = json.loads(json.dumps(nb))  # NotebookNode -> plain JSON
     if error == {}:
         found = find_error(executed) or {"cell": running["cell"] or 0, "ename": "Error", "evalue": "", "source": ""}

@@ -59,18 +59,17 @@ def check_runs_root(root: Path) -> Path:
 def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
-    try:
-        import psutil
-
-        return bool(psutil.pid_exists(pid))
-    except ImportError:  # pragma: no cover - psutil comes with distributed
+    if os.name == "posix":
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
             return False
-        except OSError:
+        except OSError:  # e.g. another user's process
             return True
         return True
+    import psutil
+
+    return bool(psutil.pid_exists(pid))
 
 
 def clean_stale(folder: Path) -> list[Path]:
