@@ -59,6 +59,32 @@ def measure(label: str, cmd: list[str], env: dict[str, str], repeats: int) -> di
     return row
 
 
+def throughput(tmp: Path, env: dict[str, str], wb: str, repeats: int) -> tuple[dict, dict]:
+    """Runs per minute: a 32-run sweep with 2 workers, and the papermill CLI over the same 32 parameter
+    sets as 2 parallel loops (xargs -P 2), each the median of `repeats` timings."""
+    n, work = 32, 0.2  # a small notebook: 0.2 s of CPU work
+    spec = tmp / "throughput.yaml"
+    spec.write_text(f"notebook: 99_empty\ncases: [bench]\nfixed: {{work: {work}}}\n"
+                    "grid: {seed: [" + ", ".join(map(str, range(n))) + "]}\n")
+    nb = tmp / "notebooks" / "99_empty.ipynb"
+    case = tmp / "cases" / "bench"
+    ours, theirs = [], []
+    for i in range(repeats):
+        ours.append(timed([wb, "sweep", str(spec), "--workers", "2", "--runs", str(tmp / f"tp-{i}")], env)[0])
+        out = tmp / f"pm-{i}"
+        out.mkdir()
+        loop = (f"seq 0 {n - 1} | xargs -P 2 -I{{}} {BIN / 'papermill'} --log-level ERROR {nb} {out}/out-{{}}.ipynb "
+                f"-p case {case} -p work {work} -p seed {{}} --cwd {out}")
+        theirs.append(timed(["bash", "-c", loop], env)[0])
+    rows = []
+    for label, walls in (("sweep of 32 runs, 2 workers", ours), ("papermill CLI loop, 32 runs, 2 parallel", theirs)):
+        median = statistics.median(walls)
+        rows.append({"what": label, "median_s": median, "min_s": min(walls), "max_s": max(walls), "repeats": repeats,
+                     "runs_per_min": 60 * n / median})
+        print(f"  {label}: {median:.1f} s ({60 * n / median:.0f} runs/min)", flush=True)
+    return rows[0], rows[1]
+
+
 def setup(tmp: Path) -> dict[str, str]:
     """A private notebooks folder (the real ones plus an empty parameterised one) and a small case."""
     import shutil
@@ -80,7 +106,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="runs per figure (default 5)")
     parser.add_argument("--heavy-repeats", type=int, default=3, help="runs of the main job and sweeps (default 3)")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["overhead", "notebooks", "main", "sweep", "drift"])
+    parser.add_argument("--skip", nargs="*", default=[],
+                        choices=["overhead", "throughput", "notebooks", "main", "sweep", "drift", "scale"])
     args = parser.parse_args()
     rows: list[dict] = []
     targets: list[tuple[str, str, bool]] = []
@@ -99,8 +126,17 @@ def main() -> int:
             ours = measure("workbench run", [wb, "run", "99_empty", "--case", "bench"], env, args.repeats)
             rows += [limit, anchor, ours]
             ours["ratio_vs_papermill"] = ours["median_s"] / anchor["median_s"]
-            targets.append(("run overhead <= 1.5 s", f"{ours['median_s']:.2f} s "
-                            f"({ours['ratio_vs_papermill']:.2f}x papermill)", ours["median_s"] <= 1.5))
+            targets.append(("workbench run of an empty notebook <= 0.6 s", f"{ours['median_s']:.2f} s "
+                            f"(papermill CLI {anchor['median_s']:.2f} s; python -c {limit['median_s']:.2f} s)",
+                            ours["median_s"] <= 0.6))
+        if "throughput" not in args.skip:
+            print("throughput: 32 runs of a small notebook, 2 at a time:", flush=True)
+            row_ours, row_pm = throughput(tmp, env, wb, args.heavy_repeats)
+            rows += [row_ours, row_pm]
+            ratio = row_ours["runs_per_min"] / row_pm["runs_per_min"]
+            targets.append(("32-run sweep >= 2x the runs per minute of a papermill loop (2 parallel)",
+                            f"{ratio:.2f}x ({row_ours['runs_per_min']:.0f} vs {row_pm['runs_per_min']:.0f} runs/min)",
+                            ratio >= 2.0))
         if "notebooks" not in args.skip:
             print("notebooks with default parameters:", flush=True)
             from workbench.cases import list_cases
@@ -112,16 +148,17 @@ def main() -> int:
                 for case in (c["id"] for c in cases if nb.stem in supported_notebooks(c)):
                     row = measure(f"{nb.stem} on {case}", [wb, "run", nb.stem, "--case", case], env, args.repeats)
                     rows.append(row)
-                    targets.append((f"{nb.stem} on {case} <= 15 s, <= 1.5 GB",
+                    budget = 20 if nb.stem.startswith("08_") else 15  # 08 compiles a model runtime (issue 17)
+                    targets.append((f"{nb.stem} on {case} <= {budget} s, <= 1.5 GB",
                                     f"{row['median_s']:.1f} s, {row['peak_mb']:.0f} MB",
-                                    row["median_s"] <= 15 and row["peak_mb"] <= 1536))
+                                    row["median_s"] <= budget and row["peak_mb"] <= 1536))
         if "main" not in args.skip:
             print("main job:", flush=True)
             main_env = {k: v for k, v in env.items() if k not in ("WORKBENCH_NOTEBOOKS", "WORKBENCH_CASES")}
             row = measure("make run (workbench report --force)", [wb, "report", "--force", "--out", str(tmp / "main")],
-                          main_env, args.heavy_repeats)
+                          main_env, 1)  # minutes long: one timing
             rows.append(row)
-            targets.append(("make run <= 180 s", f"{row['median_s']:.0f} s", row["median_s"] <= 180))
+            targets.append(("make run (every case's review) <= 600 s", f"{row['median_s']:.0f} s", row["median_s"] <= 600))
         if "sweep" not in args.skip:
             print("sweep scaling (16 runs of 0.5 s CPU work each):", flush=True)
             spec = tmp / "scaling.yaml"
@@ -140,6 +177,19 @@ def main() -> int:
                 one, two = (row, two) if workers == 1 else (one, row)
             speedup = one["median_s"] / two["median_s"]
             targets.append(("sweep: 2 workers >= 1.8x 1 worker", f"{speedup:.2f}x", speedup >= 1.8))
+    scale = REPO / "benchmarks" / "bench_scale.py"
+    if "scale" not in args.skip:
+        print("big tables (init and review of rows x 20 columns):", flush=True)
+        proc = subprocess.run([sys.executable, str(scale), "--json"], capture_output=True, text=True)
+        print(proc.stdout.rsplit("\n", 2)[0] if proc.stdout else proc.stderr[-500:], flush=True)
+        if proc.returncode == 0 and proc.stdout.strip():
+            found = json.loads(proc.stdout.strip().splitlines()[-1])
+            rows += [{"what": f"review of {r['rows']:,} rows x {r['columns']}", "median_s": r["review_s"],
+                      "min_s": r["review_s"], "max_s": r["review_s"], "peak_mb": r["review_peak_mb"], "repeats": 1}
+                     for r in found["rows"]]
+            targets += [tuple(x) for x in found["targets"]]
+        else:
+            targets.append(("scale benchmark ran", proc.stderr[-300:], False))
     drift = REPO / "benchmarks" / "bench_drift.py"
     if "drift" not in args.skip and drift.exists():
         print("drift fast path vs evidently:", flush=True)
