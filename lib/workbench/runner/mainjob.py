@@ -103,8 +103,9 @@ def write_index(outcomes: list[Outcome], path: Path) -> Path:
         case = load_case(case_id)
         parts.append(f"<h2 id='{e(case_id)}'>{e(case.title)} <small>({e(case_id)})</small></h2>")
         parts.append(f"<p><b>Question:</b> {e(case.question)}</p>")
-        parts.append(f"<p>Costs: false positive {case.costs.false_positive:,.0f} {e(case.costs.unit)}, "
-                     f"false negative {case.costs.false_negative:,.0f} {e(case.costs.unit)}.</p>")
+        if case.costs is not None:  # a binary case; logged interactions have rewards, not error costs
+            parts.append(f"<p>Costs: false positive {case.costs.false_positive:,.0f} {e(case.costs.unit)}, "
+                         f"false negative {case.costs.false_negative:,.0f} {e(case.costs.unit)}.</p>")
         for o in items:
             link = os.path.relpath(o.folder / "notebook.html", path.parent)
             parts.append(f"<h3>{e(o.notebook)} — <a href='{e(link)}'>notebook</a></h3>")
