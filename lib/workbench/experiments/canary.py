@@ -75,9 +75,9 @@ def canary_replay(day_decided: np.ndarray, day_known: np.ndarray, cost_control: 
     groups, count = np.unique(keys, axis=0, return_counts=True)
     g_made, g_known = groups[:, 0].astype(np.int64), groups[:, 1].astype(np.int64)
     g0, g1 = groups[:, 2], groups[:, 3]
-    by_known = np.zeros((len(groups), horizon))
-    by_known[np.arange(len(groups)), g_known] = 1.0
-    by_known = np.cumsum(by_known, axis=1)  # 1 from the day the group's cost is known onwards
+    # the guardrail's numbers change only on days when labels arrive: check on those days alone
+    check_days = np.unique(g_known)
+    by_known = (g_known[:, None] <= check_days[None, :]).astype(float)  # 1 once the group's cost is known
     rng = np.random.default_rng(seed)
     canary = rng.binomial(count, share, size=(reps, len(groups))).astype(float)
     control = count - canary
@@ -98,7 +98,7 @@ def canary_replay(day_decided: np.ndarray, day_known: np.ndarray, cost_control: 
     z = np.where(ready, np.maximum(z, 0.0), 0.0)
     p = msprt_p_values(z, np.where(ready, var, np.inf), tau**2)
     worse = ready & (p <= alpha)
-    stop = np.where(worse.any(axis=1), worse.argmax(axis=1), -1)
+    stop = np.where(worse.any(axis=1), check_days[worse.argmax(axis=1)], -1)
     last = np.where(stop >= 0, stop, horizon - 1)
     decided_by = g_made[None, :] <= last[:, None]
     extra = np.sum(canary * decided_by * (g1 - g0)[None, :], axis=1)
