@@ -22,10 +22,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def raw_case(case_id: str) -> tuple[dict, pd.DataFrame, np.ndarray]:
-    """A bundled case read without the library: its case.yaml, its data, and y (True = positive class)."""
+    """A bundled case read without the library: its case.yaml, its data, and y (True = positive class;
+    for logged interactions, a reward of 1)."""
     folder = REPO / "casestudies" / case_id
     spec = yaml.safe_load((folder / "case.yaml").read_text())
     df = pd.read_parquet(folder / spec["data"])
+    if spec.get("task") == "interactions":
+        return spec, df, (df[spec["interactions"]["reward"]] == 1).to_numpy()
     return spec, df, (df[spec["target"]] == spec["positive_class"]).to_numpy()
 
 
