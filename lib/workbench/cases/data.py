@@ -12,6 +12,8 @@ from workbench.cases.schema import list_field
 from workbench.fileio import sha256_cached
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
 
 __all__ = ["MIN_CLASS_ROWS", "MIN_ROWS", "read_data"]
@@ -172,6 +174,9 @@ def read_data(folder: Path, spec: dict[str, Any], *, verify_sha256: bool = True,
                 problems.append(f"{where}: target '{target}' has {int(counts.min())} rows of class {rare!r}; at least "
                                 f"{MIN_CLASS_ROWS} of each class are needed to train on some and judge on others")
 
+    if spec.get("task") == "interactions" and isinstance(spec.get("interactions"), dict):
+        _check_interactions_data(df, spec["interactions"], where, missing, problems)
+
     tcol = spec.get("time_column")
     if isinstance(tcol, str) and not missing("time_column", tcol):
         if not pd.api.types.is_datetime64_any_dtype(df[tcol]):
@@ -186,3 +191,49 @@ def read_data(folder: Path, spec: dict[str, Any], *, verify_sha256: bool = True,
         if df[tcol].isna().any():
             problems.append(f"{where}: time column '{tcol}' has {int(df[tcol].isna().sum())} missing values")
     return (None if problems else df), problems
+
+
+def _check_interactions_data(df: pd.DataFrame, block: dict[str, Any], where: str,
+                             missing: Callable[[str, Any], bool], problems: list[str]) -> None:
+    """Logged interactions are usable: the named columns exist, rewards are 0/1, propensities lie in (0, 1]."""
+    import pandas as pd
+
+    t = pd.api.types
+    present = {key: col for key, col in block.items()
+               if key in ("action", "reward", "propensity", "policy", "position", "segment")
+               and isinstance(col, str) and not missing(f"interactions.{key}", col)}
+    for col in block.get("context") or []:
+        missing("interactions.context", col)
+    for key, col in present.items():
+        if df[col].isna().any():
+            problems.append(f"{where}: column '{col}' (interactions.{key}) has {int(df[col].isna().sum())} missing values")
+    if "reward" in present:
+        r = df[present["reward"]]
+        if not (t.is_bool_dtype(r) or t.is_numeric_dtype(r)) or not set(r.dropna().unique().tolist()) <= {0, 1}:
+            problems.append(f"{where}: reward column '{present['reward']}' must hold 0/1 (e.g. click or no click), "
+                            f"has values {sorted(map(str, r.dropna().unique().tolist()))[:10]}")
+    if "propensity" in present:
+        p = df[present["propensity"]]
+        if not t.is_numeric_dtype(p) or t.is_bool_dtype(p):
+            problems.append(f"{where}: propensity column '{present['propensity']}' must be numeric, has dtype {p.dtype}")
+        elif not p.dropna().between(0, 1, inclusive="right").all():
+            outside = int((~p.dropna().between(0, 1, inclusive="right")).sum())
+            problems.append(f"{where}: propensity column '{present['propensity']}' has {outside} values outside (0, 1] "
+                            "(a logged action must have had a positive probability)")
+    if "position" in present and not t.is_integer_dtype(df[present["position"]]):
+        problems.append(f"{where}: position column '{present['position']}' must hold whole numbers, "
+                        f"has dtype {df[present['position']].dtype}")
+    uniform = block.get("uniform_policy")
+    if isinstance(uniform, str) and "policy" in present:
+        rows = df[df[present["policy"]].astype(str) == uniform]
+        if rows.empty:
+            problems.append(f"{where}: interactions.uniform_policy '{uniform}' is not a value of column "
+                            f"'{present['policy']}' (values: {sorted(map(str, df[present['policy']].unique()))[:10]})")
+        elif "propensity" in present and t.is_numeric_dtype(rows[present["propensity"]]):
+            keys = [present["segment"]] if "segment" in present else []
+            spread = (rows.groupby(keys, observed=True)[present["propensity"]].nunique() if keys
+                      else pd.Series([rows[present["propensity"]].nunique()]))
+            if (spread > 1).any():
+                problems.append(f"{where}: rows of uniform_policy '{uniform}' must all have the same propensity"
+                                f"{' within each ' + present['segment'] if keys else ''} (uniform logging), "
+                                f"found up to {int(spread.max())} different values")

@@ -9,7 +9,7 @@ from typing import Any
 from workbench import paths
 from workbench.cases import data as case_data
 from workbench.cases import schema
-from workbench.cases.model import Case, Costs, Slice
+from workbench.cases.model import Case, Costs, Interactions, Slice
 from workbench.errors import CaseError, WorkbenchError
 from workbench.fileio import atomic_write, read_yaml_mapping, shown
 
@@ -133,7 +133,7 @@ def load_case(case: str | Path, *, verify_sha256: bool = True, cache_dir: Path |
 
 def _build(spec: dict[str, Any], folder: Path, data: Any, warnings: list[str]) -> Case:
     """The Case a validated spec describes."""
-    costs = spec["costs"]
+    interactions = _interactions(spec)
     return Case(
         id=spec["id"],
         title=spec["title"],
@@ -142,27 +142,46 @@ def _build(spec: dict[str, Any], folder: Path, data: Any, warnings: list[str]) -
         data_file=spec["data"],
         sha256=spec.get("sha256"),
         task=spec["task"],
-        target=spec["target"],
-        positive_class=spec["positive_class"],
+        target=spec["target"] if interactions is None else interactions.reward,
+        positive_class=spec["positive_class"] if interactions is None else 1,
         time_column=spec.get("time_column"),
-        features=dict(spec["features"]),
+        features=dict(spec.get("features") or {}),
         identifiers=list(spec.get("identifiers") or []),
         sensitive=list(spec.get("sensitive") or []),
         text_column=spec.get("text_column"),
         leaky=list(spec.get("leaky") or []),
-        costs=Costs(
-            unit=str(costs["unit"]),
-            false_positive=float(costs["false_positive"]),
-            false_negative=float(costs["false_negative"]),
-            note=" ".join(str(costs.get("note", "")).split()),
-            retrain=None if costs.get("retrain") is None else float(costs["retrain"]),
-            review=None if costs.get("review") is None else float(costs["review"]),
-            assumption=costs.get("assumption"),
-        ),
+        costs=_costs(spec["costs"]) if interactions is None else None,
         label_delay_days=spec.get("label_delay_days"),
         prediction_lead_days=spec.get("prediction_lead_days"),
         slices=[Slice(s["column"], tuple(s["bins"]) if s.get("bins") else None) for s in spec.get("slices") or []],
         notebooks=None if spec.get("notebooks") is None else [str(n) for n in spec["notebooks"]],
         data=data,
         warnings=warnings,
+        interactions=interactions,
+    )
+
+
+def _costs(costs: dict[str, Any]) -> Costs:
+    """The validated `costs` block of a binary case."""
+    return Costs(
+        unit=str(costs["unit"]),
+        false_positive=float(costs["false_positive"]),
+        false_negative=float(costs["false_negative"]),
+        note=" ".join(str(costs.get("note", "")).split()),
+        retrain=None if costs.get("retrain") is None else float(costs["retrain"]),
+        review=None if costs.get("review") is None else float(costs["review"]),
+        assumption=costs.get("assumption"),
+    )
+
+
+def _interactions(spec: dict[str, Any]) -> Interactions | None:
+    """The validated `interactions` block of a case of task interactions (None for other tasks)."""
+    if spec.get("task") != "interactions":
+        return None
+    block = spec["interactions"]
+    traffic = block.get("traffic_per_day")
+    return Interactions(
+        action=block["action"], reward=block["reward"], propensity=block["propensity"], policy=block["policy"],
+        position=block.get("position"), segment=block.get("segment"), uniform_policy=block.get("uniform_policy"),
+        context=tuple(block.get("context") or ()), traffic_per_day=None if traffic is None else float(traffic),
     )

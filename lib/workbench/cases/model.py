@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-__all__ = ["KINDS", "Case", "Costs", "Slice"]
+__all__ = ["KINDS", "Case", "Costs", "Interactions", "Slice"]
 
 KINDS = ("numeric", "categorical", "text")  # the kinds of feature column a case may declare
 
@@ -38,6 +38,25 @@ class Slice:
     bins: tuple[float, ...] | None = None
 
 
+@dataclass(frozen=True)
+class Interactions:
+    """Logged interactions (task `interactions`): which columns hold the action, its reward and propensity.
+
+    Each row is one action a logging policy took (e.g. an item shown in a slot), the reward it got
+    (0/1, e.g. a click) and the probability the policy gave that action when it took it.
+    """
+
+    action: str
+    reward: str
+    propensity: str
+    policy: str
+    position: str | None = None  # the slot the action was shown in, when there are several
+    segment: str | None = None  # column splitting the logs into separate experiments, each with its own actions
+    uniform_policy: str | None = None  # the `policy` value that chose every action with equal probability
+    context: tuple[str, ...] = ()  # columns describing the user or situation
+    traffic_per_day: float | None = None  # interactions a day in the real system (the data may be a sample)
+
+
 @dataclass
 class Case:
     """A validated case study; `data` is its data file, loaded and checked."""
@@ -57,7 +76,7 @@ class Case:
     sensitive: list[str]
     text_column: str | None
     leaky: list[str]
-    costs: Costs
+    costs: Costs | None  # None for task interactions (no false positives or negatives to price)
     label_delay_days: float | None
     prediction_lead_days: float | None
     slices: list[Slice]
@@ -66,6 +85,7 @@ class Case:
     warnings: list[str] = field(default_factory=list)  # what loading found that a notebook can survive
     rows: int = 0  # rows in the data file
     class_rows: tuple[int, int] | None = None  # rows of (negative, positive) class, for a binary task
+    interactions: Interactions | None = None  # task interactions only: the logged-interaction columns
 
     @property
     def data_path(self) -> Path:
@@ -88,7 +108,7 @@ class Case:
         return self.data
 
     def labels(self, data: pd.DataFrame | None = None) -> np.ndarray:
-        """The target as 0/1, where 1 is the positive class."""
+        """The target as 0/1, where 1 is the positive class (for task interactions: the reward)."""
         df = self.frame() if data is None else data
         return (df[self.target] == self.positive_class).to_numpy(dtype="int8")
 

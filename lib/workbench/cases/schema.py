@@ -19,7 +19,7 @@ from workbench.fileio import read_yaml_mapping
 __all__ = ["list_field", "read_spec"]
 
 if TYPE_CHECKING:
-    pass
+    from collections.abc import Callable
 
 REQUIRED: dict[str, Any] = {
     "id": str, "title": str, "question": str, "data": str, "task": str, "target": str,
@@ -31,10 +31,15 @@ OPTIONAL: dict[str, Any] = {
     "label_delay_days": (int, float, type(None)), "slices": list,
     "prediction_lead_days": (int, float, type(None)),
     "notebooks": (list, type(None)),  # an override: without it, the notebooks that apply are worked out
+    "interactions": (dict, type(None)),
 }
 COST_KEYS = ("unit", "false_positive", "false_negative", "note", "retrain", "review", "assumption")
 COST_ASSUMPTIONS = ("placeholder", "equal")  # costs not yet set (the review refuses to price), or assumed equal
-TASKS = ("binary",)
+TASKS = ("binary", "interactions")
+# Fields task binary requires and task interactions does without (its reward is `interactions.reward`).
+BINARY_FIELDS = ("target", "positive_class", "features", "costs")
+INTERACTION_COLUMNS = ("action", "reward", "propensity", "policy")  # required keys of the interactions block
+INTERACTION_OPTIONAL = ("position", "segment", "uniform_policy", "context", "traffic_per_day")
 TYPE_NAMES = {str: "a string", int: "an integer", bool: "true/false", dict: "a mapping",
               list: "a list", float: "a number", type(None): "null"}
 
@@ -68,7 +73,10 @@ def read_spec(folder: Path, warnings: list[str] | None = None) -> tuple[dict[str
     def bad(fld: str, msg: str) -> None:
         problems.append(f"{where}: field '{fld}': {msg}")
 
+    interactions = spec.get("task") == "interactions"
     for name, types in REQUIRED.items():
+        if interactions and name in BINARY_FIELDS:
+            continue  # checked by _check_interactions
         if name not in spec or spec[name] is None:
             bad(name, f"is missing (expected {_expected(types)})")
         elif not isinstance(spec[name], types):
@@ -156,9 +164,47 @@ def read_spec(folder: Path, warnings: list[str] | None = None) -> tuple[dict[str
         ):
             bad(f"slices[{i}].bins", f"expected at least two ascending numbers, got {bins!r}")
 
+    _check_interactions(spec, bad)
+
     known = sorted(p.stem for p in paths.notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
     for nb in list_field(spec, "notebooks"):
         if str(nb) not in known:
             warnings.append(f"{where}: field 'notebooks': '{nb}' is not a notebook in {paths.display(paths.notebooks_dir())} "
                             f"(known: {', '.join(known) or 'none'}); it is ignored")
     return spec, problems
+
+
+def _check_interactions(spec: dict[str, Any], bad: Callable[[str, str], None]) -> None:
+    """The `interactions` block: required by task interactions (which takes no binary fields), refused otherwise."""
+    block = spec.get("interactions")
+    if spec.get("task") != "interactions":
+        if block is not None:
+            bad("interactions", f"only task 'interactions' takes this block (task is {spec.get('task')!r})")
+        return
+    for name in ("target", "positive_class", "costs"):
+        if spec.get(name) is not None:
+            bad(name, "is not used by task 'interactions' (the reward column is interactions.reward); remove it")
+    if not isinstance(block, dict):
+        bad("interactions", "is missing (task 'interactions' needs a mapping naming the action, reward, "
+                            "propensity and policy columns)")
+        return
+    for key in INTERACTION_COLUMNS:
+        if not isinstance(block.get(key), str) or not block[key]:
+            bad(f"interactions.{key}", f"expected a column name, got {block.get(key)!r}")
+    for key in ("position", "segment", "uniform_policy"):
+        if block.get(key) is not None and not isinstance(block[key], str):
+            bad(f"interactions.{key}", f"expected a column name (a value of the policy column for uniform_policy) "
+                                       f"or null, got {block[key]!r}")
+    context = block.get("context", [])
+    if not isinstance(context, list) or not all(isinstance(c, str) for c in context):
+        bad("interactions.context", f"expected a list of column names, got {context!r}")
+    traffic = block.get("traffic_per_day")
+    if traffic is not None and not (isinstance(traffic, (int, float)) and not isinstance(traffic, bool)
+                                    and traffic > 0 and math.isfinite(traffic)):
+        bad("interactions.traffic_per_day", f"expected a positive number of interactions a day or null, got {traffic!r}")
+    columns = [str(block[k]) for k in (*INTERACTION_COLUMNS, "position", "segment") if isinstance(block.get(k), str)]
+    for col in sorted({c for c in columns if columns.count(c) > 1}):
+        bad("interactions", f"column '{col}' is named for more than one role")
+    extra = set(block) - set(INTERACTION_COLUMNS) - set(INTERACTION_OPTIONAL)
+    if extra:
+        bad("interactions", f"unknown keys {sorted(extra)} (expected {', '.join(INTERACTION_COLUMNS + INTERACTION_OPTIONAL)})")

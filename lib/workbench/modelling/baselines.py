@@ -71,6 +71,7 @@ def _candidates(case: Case, train: pd.DataFrame, test: pd.DataFrame, y: np.ndarr
 def one_feature_rule(case: Case, train: pd.DataFrame, test: pd.DataFrame, y: np.ndarray, *,
                      include_leaky: bool = False) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
     """The single-feature rule with the lowest training cost: (rule, test scores, test decisions)."""
+    assert case.costs is not None, "a binary case declares costs"
     c_fp, c_fn = case.costs.false_positive, case.costs.false_negative
     best = None
     for rule, s_tr, s_te in _candidates(case, train, test, y, include_leaky):
@@ -107,6 +108,7 @@ def fit_baselines(case: Case, train: pd.DataFrame, test: pd.DataFrame, *, seed: 
 
     y = case.labels(train)
     prior = float(y.mean())
+    assert case.costs is not None, "a binary case declares costs"
     t_star = bayes_threshold(case.costs.false_positive, case.costs.false_negative)
     rng = np.random.default_rng(seed)
     out: dict[str, Baseline] = {}

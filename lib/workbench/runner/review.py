@@ -106,7 +106,7 @@ def _one(notebook: str, case: str, section: str, runs_dir: str, force: bool) -> 
 def priced_case(case_arg: str | Path) -> Case:
     """The case, loaded and validated, refusing placeholder costs (a review prices every decision)."""
     case = load_case(case_arg)
-    if case.costs.assumption == "placeholder":
+    if case.costs is not None and case.costs.assumption == "placeholder":
         raise WorkbenchError(f"case '{case.id}': its costs are placeholders (costs.assumption: placeholder in "
                              f"{paths.display(case.folder / 'case.yaml')}); set costs.false_positive, "
                              "costs.false_negative and costs.unit, then delete `assumption` (or draft the case with "
@@ -205,12 +205,15 @@ def write_document(case: Case, plan: list[Applicable], outcomes: list[Outcome], 
     shutil.rmtree(folder / "figures", ignore_errors=True)
     (folder / "figures").mkdir()
     by_nb = {o.notebook: o for o in outcomes}
+    costs = case.costs
     assumption = ("Costs are assumed equal (costs.assumption: equal in case.yaml): every cost below counts errors, "
-                  "not money." if case.costs.assumption == "equal" else "")
+                  "not money." if costs is not None and costs.assumption == "equal" else "")
+    priced = (f"costs: false positive {_fmt(costs.false_positive)} {costs.unit}, false negative "
+              f"{_fmt(costs.false_negative)} {costs.unit}" if costs is not None
+              else f"task {case.task}: rewards, not error costs")
     md = [f"# Design review: {case.title}", "", f"**Question:** {case.question}", "",
-          f"Case `{case.id}` ({paths.display(case.folder)}), {case.rows:,} rows; costs: false positive "
-          f"{_fmt(case.costs.false_positive)} {case.costs.unit}, false negative {_fmt(case.costs.false_negative)} "
-          f"{case.costs.unit}. Generated {time.strftime('%Y-%m-%d %H:%M')}."]
+          f"Case `{case.id}` ({paths.display(case.folder)}), {case.rows:,} rows; {priced}. "
+          f"Generated {time.strftime('%Y-%m-%d %H:%M')}."]
     body = [f"<h1>Design review: {e(case.title)}</h1>", f"<p><b>Question:</b> {e(case.question)}</p>",
             f"<p>{e(md[-1])}</p>"]
     if assumption:

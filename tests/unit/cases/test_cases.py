@@ -6,23 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
-from tests.helpers import make_case
+from tests.helpers import edit_yaml, make_case
 from workbench import paths
 from workbench.cases import check_case, find_case, list_cases, load_case
 from workbench.errors import CaseError
 from workbench.fileio import sha256_file
-
-
-def edit_yaml(folder: Path, **changes) -> None:
-    spec = yaml.safe_load((folder / "case.yaml").read_text())
-    for key, value in changes.items():
-        if value is ...:
-            spec.pop(key)
-        else:
-            spec[key] = value
-    (folder / "case.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
 
 
 def test_a_valid_case_loads_with_typed_fields_and_data(tiny_case: Path) -> None:
