@@ -96,6 +96,13 @@ def read_data(folder: Path, spec: dict[str, Any], *, verify_sha256: bool = True)
                 f"{paths.display(folder / 'case.yaml')}: field 'positive_class': {spec['positive_class']!r} "
                 f"is not a value of target '{target}' (values: {values[:10]})"
             )
+        fairness = spec.get("fairness")
+        favourable = fairness.get("favourable") if isinstance(fairness, dict) else None
+        if favourable is not None and favourable not in values:
+            problems.append(
+                f"{paths.display(folder / 'case.yaml')}: field 'fairness.favourable': {favourable!r} "
+                f"is not a value of target '{target}' (values: {values[:10]})"
+            )
 
     tcol = spec.get("time_column")
     if isinstance(tcol, str) and not missing("time_column", tcol):

@@ -8,7 +8,7 @@ from typing import Any
 from workbench import paths
 from workbench.cases import data as case_data
 from workbench.cases import schema
-from workbench.cases.model import Case, Costs, Slice
+from workbench.cases.model import Case, Costs, Fairness, Slice
 from workbench.errors import CaseError
 
 __all__ = ["check_case", "find_case", "list_cases", "load_case"]
@@ -102,4 +102,15 @@ def load_case(case: str | Path, *, verify_sha256: bool = True) -> Case:
         slices=[Slice(s["column"], tuple(s["bins"]) if s.get("bins") else None) for s in spec.get("slices") or []],
         notebooks=[str(n) for n in spec["notebooks"]],
         data=data,
+        fairness=_fairness(spec),
     )
+
+
+def _fairness(spec: dict[str, Any]) -> Fairness | None:
+    """The optional `fairness` block (already checked by the schema), or None."""
+    block = spec.get("fairness")
+    if not block:
+        return None
+    return Fairness(criterion=str(block["criterion"]), favourable=block.get("favourable"),
+                    limit=None if block.get("limit") is None else float(block["limit"]),
+                    note=" ".join(str(block.get("note", "")).split()))

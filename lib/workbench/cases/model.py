@@ -12,9 +12,10 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-__all__ = ["KINDS", "Case", "Costs", "Slice"]
+__all__ = ["FAIRNESS_CRITERIA", "KINDS", "Case", "Costs", "Fairness", "Slice"]
 
 KINDS = ("numeric", "categorical", "text")  # the kinds of feature column a case may declare
+FAIRNESS_CRITERIA = ("demographic_parity", "equal_opportunity", "equalized_odds")  # what `fairness.criterion` may name
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,17 @@ class Slice:
 
     column: str
     bins: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Fairness:
+    """How fairness is judged for a case: the criterion its question calls for, the target value whose
+    prediction benefits the person (equal opportunity), the largest accepted disparity, and why."""
+
+    criterion: str
+    favourable: Any = None
+    limit: float | None = None
+    note: str = ""
 
 
 @dataclass
@@ -62,6 +74,7 @@ class Case:
     slices: list[Slice]
     notebooks: list[str]
     data: pd.DataFrame | None = field(default=None, repr=False)
+    fairness: Fairness | None = None
 
     @property
     def data_path(self) -> Path:

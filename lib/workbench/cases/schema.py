@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench import paths
-from workbench.cases.model import KINDS
+from workbench.cases.model import FAIRNESS_CRITERIA, KINDS
 
 __all__ = ["list_field", "read_spec"]
 
@@ -28,8 +29,10 @@ OPTIONAL: dict[str, Any] = {
     "sensitive": list, "text_column": (str, type(None)), "leaky": list,
     "label_delay_days": (int, float, type(None)), "slices": list,
     "prediction_lead_days": (int, float, type(None)),
+    "fairness": (dict, type(None)),
 }
 COST_KEYS = ("unit", "false_positive", "false_negative", "note", "retrain", "review")
+FAIRNESS_KEYS = ("criterion", "favourable", "limit", "note")
 TASKS = ("binary",)
 TYPE_NAMES = {str: "a string", int: "an integer", bool: "true/false", dict: "a mapping",
               list: "a list", float: "a number", type(None): "null"}
@@ -147,8 +150,33 @@ def read_spec(folder: Path) -> tuple[dict[str, Any] | None, list[str]]:
         ):
             bad(f"slices[{i}].bins", f"expected at least two ascending numbers, got {bins!r}")
 
+    _check_fairness(spec, bad)
+
     known = sorted(p.stem for p in paths.notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
     for nb in list_field(spec, "notebooks"):
         if str(nb) not in known:
             bad("notebooks", f"'{nb}' is not a notebook in notebooks/ (known: {', '.join(known) or 'none'})")
     return spec, problems
+
+
+def _check_fairness(spec: dict[str, Any], bad: Callable[[str, str], None]) -> None:
+    """The optional `fairness` block: the criterion the case's question calls for, whose outcome is
+    favourable (for equal opportunity), the accepted disparity, and why."""
+    block = spec.get("fairness")
+    if not isinstance(block, dict):
+        return
+    extra = set(block) - set(FAIRNESS_KEYS)
+    if extra:
+        bad("fairness", f"unknown keys {sorted(extra)} (expected {', '.join(FAIRNESS_KEYS)})")
+    if block.get("criterion") not in FAIRNESS_CRITERIA:
+        bad("fairness.criterion", f"expected one of {', '.join(FAIRNESS_CRITERIA)}, got {block.get('criterion')!r}")
+    favourable = block.get("favourable")
+    if block.get("criterion") == "equal_opportunity" and favourable is None:
+        bad("fairness.favourable", "equal_opportunity needs the target value whose prediction benefits the person")
+    if favourable is not None and not isinstance(favourable, (str, int, bool)):
+        bad("fairness.favourable", f"expected a value of the target, got {favourable!r}")
+    limit = block.get("limit")
+    if limit is not None and not (isinstance(limit, (int, float)) and not isinstance(limit, bool) and 0 <= limit <= 1):
+        bad("fairness.limit", f"expected a difference between rates, from 0 to 1, got {limit!r}")
+    if not list_field(spec, "sensitive"):
+        bad("fairness", "needs `sensitive` attributes to judge fairness across")
