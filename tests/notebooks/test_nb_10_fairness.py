@@ -279,6 +279,10 @@ def test_the_model_card_carries_the_recorded_numbers(runs, name: str) -> None:
                  f"{r['mitigation_cost']:,.1f} [{r['mitigation_cost_lo']:,.1f}, {r['mitigation_cost_hi']:,.1f}]",
                  f"Mitigation: {r['mitigation']}.", r["decision"]["choice"], f"{r['n_test']:,} to judge"]:
         assert text in card, text
+    if r["mitigation"] == "per-group thresholds":
+        assert "Thresholds per group of" in card
+        for g, t in r["group_thresholds"].items():
+            assert f"{g}: {'no one flagged' if t is None else format(t, '.3f')}" in card
 
 
 def test_choices_use_validation_rows_only(runs, permuted) -> None:

@@ -69,6 +69,10 @@ def model_card(case: Case, records: Mapping[str, Any]) -> str:
         f"- {r['model']}, deciding positive ({case.target} = {case.positive_class!r}) when its score reaches "
         f"{r['threshold']:.3f} (chosen on validation rows to minimise the case's cost).",
         f"- Mitigation: {r['mitigation']}.",
+        *([f"- Thresholds per group of `{r['attribute']}`: " + ", ".join(
+            f"{g}: {'no one flagged' if t is None else format(t, '.3f')}" for g, t in r["group_thresholds"].items())
+           + "; every other group: the single threshold."]
+          if r["mitigation"] == "per-group thresholds" and r.get("group_thresholds") else []),
         "",
         "## Intended use",
         "",

@@ -42,6 +42,10 @@ def test_the_model_card_contains_the_recorded_numbers(tiny_case: Path, tmp_path:
                  "per-group thresholds", "a looser limit", cs.question, "3,500 rows sampled", "1,000 rows to fit"]:
         assert text in card, text
     assert fmt(r, "test_roc_auc") == "0.876" and fmt(r, "missing") == "n/a"
+    assert "Thresholds per group" not in card, "no thresholds recorded, none shown"
+    r["group_thresholds"] = {"red": 0.4125, "green": None}
+    card = model_card(cs, r)
+    assert "Thresholds per group of `colour`: red: 0.412, green: no one flagged" in card
 
 
 def test_a_card_from_incomplete_records_names_what_is_missing(tiny_case: Path) -> None:
