@@ -173,6 +173,13 @@ def read_data(folder: Path, spec: dict[str, Any], *, verify_sha256: bool = True,
             if counts.min() < MIN_CLASS_ROWS:
                 problems.append(f"{where}: target '{target}' has {int(counts.min())} rows of class {rare!r}; at least "
                                 f"{MIN_CLASS_ROWS} of each class are needed to train on some and judge on others")
+        fairness = spec.get("fairness")
+        favourable = fairness.get("favourable") if isinstance(fairness, dict) else None
+        if favourable is not None and favourable not in values:
+            problems.append(
+                f"{paths.display(folder / 'case.yaml')}: field 'fairness.favourable': {favourable!r} "
+                f"is not a value of target '{target}' (values: {values[:10]})"
+            )
 
     if spec.get("task") == "interactions" and isinstance(spec.get("interactions"), dict):
         _check_interactions_data(df, spec["interactions"], where, missing, problems)

@@ -9,7 +9,7 @@ from typing import Any
 from workbench import paths
 from workbench.cases import data as case_data
 from workbench.cases import schema
-from workbench.cases.model import Case, Costs, Interactions, Slice
+from workbench.cases.model import Case, Costs, Fairness, Interactions, Slice
 from workbench.errors import CaseError, WorkbenchError
 from workbench.fileio import atomic_write, read_yaml_mapping, shown
 
@@ -158,6 +158,7 @@ def _build(spec: dict[str, Any], folder: Path, data: Any, warnings: list[str]) -
         data=data,
         warnings=warnings,
         interactions=interactions,
+        fairness=_fairness(spec),
     )
 
 
@@ -185,3 +186,13 @@ def _interactions(spec: dict[str, Any]) -> Interactions | None:
         position=block.get("position"), segment=block.get("segment"), uniform_policy=block.get("uniform_policy"),
         context=tuple(block.get("context") or ()), traffic_per_day=None if traffic is None else float(traffic),
     )
+
+
+def _fairness(spec: dict[str, Any]) -> Fairness | None:
+    """The optional `fairness` block (already checked by the schema), or None."""
+    block = spec.get("fairness")
+    if not block:
+        return None
+    return Fairness(criterion=str(block["criterion"]), favourable=block.get("favourable"),
+                    limit=None if block.get("limit") is None else float(block["limit"]),
+                    note=" ".join(str(block.get("note", "")).split()))

@@ -12,9 +12,10 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-__all__ = ["KINDS", "Case", "Costs", "Interactions", "Slice"]
+__all__ = ["FAIRNESS_CRITERIA", "KINDS", "Case", "Costs", "Fairness", "Interactions", "Slice"]
 
 KINDS = ("numeric", "categorical", "text")  # the kinds of feature column a case may declare
+FAIRNESS_CRITERIA = ("demographic_parity", "equal_opportunity", "equalized_odds")  # what `fairness.criterion` may name
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,17 @@ class Interactions:
     traffic_per_day: float | None = None  # interactions a day in the real system (the data may be a sample)
 
 
+@dataclass(frozen=True)
+class Fairness:
+    """How fairness is judged for a case: the criterion its question calls for, the target value whose
+    prediction benefits the person (equal opportunity), the largest accepted disparity, and why."""
+
+    criterion: str
+    favourable: Any = None
+    limit: float | None = None
+    note: str = ""
+
+
 @dataclass
 class Case:
     """A validated case study; `data` is its data file, loaded and checked."""
@@ -86,6 +98,7 @@ class Case:
     rows: int = 0  # rows in the data file
     class_rows: tuple[int, int] | None = None  # rows of (negative, positive) class, for a binary task
     interactions: Interactions | None = None  # task interactions only: the logged-interaction columns
+    fairness: Fairness | None = None
 
     @property
     def data_path(self) -> Path:

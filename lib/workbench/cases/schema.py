@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench import paths
-from workbench.cases.model import KINDS
+from workbench.cases.model import FAIRNESS_CRITERIA, KINDS
 from workbench.errors import WorkbenchError
 from workbench.fileio import read_yaml_mapping
 
@@ -32,8 +33,10 @@ OPTIONAL: dict[str, Any] = {
     "prediction_lead_days": (int, float, type(None)),
     "notebooks": (list, type(None)),  # an override: without it, the notebooks that apply are worked out
     "interactions": (dict, type(None)),
+    "fairness": (dict, type(None)),
 }
 COST_KEYS = ("unit", "false_positive", "false_negative", "note", "retrain", "review", "assumption")
+FAIRNESS_KEYS = ("criterion", "favourable", "limit", "note")
 COST_ASSUMPTIONS = ("placeholder", "equal")  # costs not yet set (the review refuses to price), or assumed equal
 TASKS = ("binary", "interactions")
 # Fields task binary requires and task interactions does without (its reward is `interactions.reward`).
@@ -165,6 +168,7 @@ def read_spec(folder: Path, warnings: list[str] | None = None) -> tuple[dict[str
             bad(f"slices[{i}].bins", f"expected at least two ascending numbers, got {bins!r}")
 
     _check_interactions(spec, bad)
+    _check_fairness(spec, bad)
 
     known = sorted(p.stem for p in paths.notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
     for nb in list_field(spec, "notebooks"):
@@ -208,3 +212,26 @@ def _check_interactions(spec: dict[str, Any], bad: Callable[[str, str], None]) -
     extra = set(block) - set(INTERACTION_COLUMNS) - set(INTERACTION_OPTIONAL)
     if extra:
         bad("interactions", f"unknown keys {sorted(extra)} (expected {', '.join(INTERACTION_COLUMNS + INTERACTION_OPTIONAL)})")
+
+
+def _check_fairness(spec: dict[str, Any], bad: Callable[[str, str], None]) -> None:
+    """The optional `fairness` block: the criterion the case's question calls for, whose outcome is
+    favourable (for equal opportunity), the accepted disparity, and why."""
+    block = spec.get("fairness")
+    if not isinstance(block, dict):
+        return
+    extra = set(block) - set(FAIRNESS_KEYS)
+    if extra:
+        bad("fairness", f"unknown keys {sorted(extra)} (expected {', '.join(FAIRNESS_KEYS)})")
+    if block.get("criterion") not in FAIRNESS_CRITERIA:
+        bad("fairness.criterion", f"expected one of {', '.join(FAIRNESS_CRITERIA)}, got {block.get('criterion')!r}")
+    favourable = block.get("favourable")
+    if block.get("criterion") == "equal_opportunity" and favourable is None:
+        bad("fairness.favourable", "equal_opportunity needs the target value whose prediction benefits the person")
+    if favourable is not None and not isinstance(favourable, (str, int, bool)):
+        bad("fairness.favourable", f"expected a value of the target, got {favourable!r}")
+    limit = block.get("limit")
+    if limit is not None and not (isinstance(limit, (int, float)) and not isinstance(limit, bool) and 0 <= limit <= 1):
+        bad("fairness.limit", f"expected a difference between rates, from 0 to 1, got {limit!r}")
+    if not list_field(spec, "sensitive"):
+        bad("fairness", "needs `sensitive` attributes to judge fairness across")
