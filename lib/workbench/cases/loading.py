@@ -8,7 +8,7 @@ from typing import Any
 from workbench import paths
 from workbench.cases import data as case_data
 from workbench.cases import schema
-from workbench.cases.model import Case, Costs, Slice
+from workbench.cases.model import Case, Costs, Serving, Slice
 from workbench.errors import CaseError
 
 __all__ = ["check_case", "find_case", "list_cases", "load_case"]
@@ -102,4 +102,20 @@ def load_case(case: str | Path, *, verify_sha256: bool = True) -> Case:
         slices=[Slice(s["column"], tuple(s["bins"]) if s.get("bins") else None) for s in spec.get("slices") or []],
         notebooks=[str(n) for n in spec["notebooks"]],
         data=data,
+        serving=_serving(spec.get("serving")),
+    )
+
+
+def _serving(block: dict[str, Any] | None) -> Serving | None:
+    """The serving block (already checked by the schema), or None when the case declares none."""
+    if not block:
+        return None
+    return Serving(
+        requests_per_day=float(block["requests_per_day"]),
+        entities=int(block["entities"]),
+        share_requested=float(block["share_requested"]),
+        latency_budget_ms=float(block["latency_budget_ms"]),
+        valid_hours=float(block["valid_hours"]),
+        cpu_hour_price=float(block["cpu_hour_price"]),
+        note=" ".join(str(block.get("note", "")).split()),
     )

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-__all__ = ["KINDS", "Case", "Costs", "Slice"]
+__all__ = ["KINDS", "Case", "Costs", "Serving", "Slice"]
 
 KINDS = ("numeric", "categorical", "text")  # the kinds of feature column a case may declare
 
@@ -35,6 +35,20 @@ class Slice:
 
     column: str
     bins: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Serving:
+    """What deployment must live with: traffic, the entities a batch job scores, the latency budget,
+    how long a precomputed prediction stays valid, and the price of compute (in the costs' unit)."""
+
+    requests_per_day: float  # prediction requests a day
+    entities: int  # entities a batch job scores each run (e.g. flights on sale, customers)
+    share_requested: float  # share of those entities requested at least once within valid_hours
+    latency_budget_ms: float  # the p99 an online prediction must meet, in milliseconds
+    valid_hours: float  # how long a precomputed prediction stays valid (the batch period)
+    cpu_hour_price: float  # one CPU core for one hour, in the case's cost unit
+    note: str = ""
 
 
 @dataclass
@@ -62,6 +76,7 @@ class Case:
     slices: list[Slice]
     notebooks: list[str]
     data: pd.DataFrame | None = field(default=None, repr=False)
+    serving: Serving | None = None  # optional serving facts (08_deployment)
 
     @property
     def data_path(self) -> Path:

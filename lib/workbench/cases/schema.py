@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,9 +29,13 @@ OPTIONAL: dict[str, Any] = {
     "sensitive": list, "text_column": (str, type(None)), "leaky": list,
     "label_delay_days": (int, float, type(None)), "slices": list,
     "prediction_lead_days": (int, float, type(None)),
+    "serving": (dict, type(None)),
 }
 COST_KEYS = ("unit", "false_positive", "false_negative", "note", "retrain", "review")
 TASKS = ("binary",)
+# serving: what deployment must live with (08_deployment); every key but `note` is required
+SERVING_KEYS = ("requests_per_day", "entities", "share_requested", "latency_budget_ms", "valid_hours",
+                "cpu_hour_price", "note")
 TYPE_NAMES = {str: "a string", int: "an integer", bool: "true/false", dict: "a mapping",
               list: "a list", float: "a number", type(None): "null"}
 
@@ -147,8 +152,53 @@ def read_spec(folder: Path) -> tuple[dict[str, Any] | None, list[str]]:
         ):
             bad(f"slices[{i}].bins", f"expected at least two ascending numbers, got {bins!r}")
 
+    _check_serving(spec, bad)
+
     known = sorted(p.stem for p in paths.notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
     for nb in list_field(spec, "notebooks"):
         if str(nb) not in known:
             bad("notebooks", f"'{nb}' is not a notebook in notebooks/ (known: {', '.join(known) or 'none'})")
     return spec, problems
+
+
+def _check_serving(spec: dict[str, Any], bad: Callable[[str, str], None]) -> None:
+    """The optional `serving` block: traffic, entities, latency budget, validity and compute price."""
+    block = spec.get("serving")
+    if not isinstance(block, dict):
+        return  # absent, null, or not a mapping (reported with the other field types)
+
+    def number(key: str) -> float | None:
+        v = block.get(key)
+        if key not in block or v is None:
+            bad(f"serving.{key}", "is missing (expected a number)")
+            return None
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            bad(f"serving.{key}", f"expected a number, got {v!r}")
+            return None
+        return float(v)
+
+    for key in sorted(set(block) - set(SERVING_KEYS)):
+        bad("serving", f"unknown key '{key}' (expected {', '.join(SERVING_KEYS)})")
+    values = {key: number(key) for key in SERVING_KEYS if key != "note"}
+    for key in ("requests_per_day", "latency_budget_ms", "valid_hours"):
+        v = values[key]
+        if v is not None and v <= 0:
+            bad(f"serving.{key}", f"expected a number above 0, got {block[key]!r}")
+    entities = values["entities"]
+    if entities is not None and (entities < 1 or entities != int(entities)):
+        bad("serving.entities", f"expected a whole number of entities >= 1, got {block['entities']!r}")
+    share = values["share_requested"]
+    if share is not None and not 0 < share <= 1:
+        bad("serving.share_requested", f"expected a share in (0, 1], got {block['share_requested']!r}")
+    price = values["cpu_hour_price"]
+    if price is not None and price < 0:
+        bad("serving.cpu_hour_price", f"expected a price >= 0, got {block['cpu_hour_price']!r}")
+    if "note" in block and not isinstance(block["note"], str):
+        bad("serving.note", f"expected a string saying where the numbers come from, got {block['note']!r}")
+    requests, hours = values["requests_per_day"], values["valid_hours"]
+    if entities and share and requests and hours and min(entities, share, requests, hours) > 0:
+        per_period = requests * hours / 24
+        if share * entities > per_period * (1 + 1e-9):
+            bad("serving.share_requested", f"{share:g} of {entities:,.0f} entities would be requested in "
+                f"{hours:g} hours, but only {per_period:,.0f} requests arrive in that time "
+                "(each requested entity needs at least one request)")
