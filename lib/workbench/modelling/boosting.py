@@ -11,8 +11,8 @@ if TYPE_CHECKING:
 
     from workbench.cases import Case
 
-__all__ = ["classifier", "continue_training", "gain_importance", "model_size_bytes", "n_trees", "pipeline",
-           "predict", "train"]
+__all__ = ["classifier", "continue_training", "from_text", "gain_importance", "model_size_bytes", "n_trees",
+           "pipeline", "predict", "to_text", "train", "truncate"]
 
 
 def classifier(*, seed: int = 0, n_estimators: int = 200, learning_rate: float = 0.05,
@@ -68,11 +68,12 @@ def gain_importance(model: Any) -> np.ndarray:
 
 def train(X: np.ndarray, y: np.ndarray, *, categorical: list[int] | tuple[int, ...] = (), seed: int = 0,
           n_estimators: int = 40, learning_rate: float = 0.1, num_leaves: int = 15,
-          min_child_samples: int = 20, threads: int = 1, **params: Any):
+          min_child_samples: int = 20, threads: int = 1, weight: np.ndarray | None = None, **params: Any):
     """A deterministic LightGBM binary booster fitted on arrays (categorical: column positions of codes).
 
     Built for many small fits in a loop: the native API, without the scikit-learn wrapper's checks,
     and one thread by default, because on a few thousand rows threads cost more than they save.
+    `weight` weighs each row's loss (e.g. a soft label as two weighted rows, for distillation).
     """
     import lightgbm as lgb
 
@@ -91,7 +92,7 @@ def train(X: np.ndarray, y: np.ndarray, *, categorical: list[int] | tuple[int, .
         "verbose": -1,
         **params,
     }
-    data = lgb.Dataset(X, y, categorical_feature=list(categorical) or "auto", params={"verbose": -1})
+    data = lgb.Dataset(X, y, weight=weight, categorical_feature=list(categorical) or "auto", params={"verbose": -1})
     return lgb.train(settings, data, num_boost_round=n_estimators)
 
 
@@ -127,3 +128,24 @@ def n_trees(model: Any) -> int:
     """Number of trees in a booster (or a fitted LGBMClassifier)."""
     booster = getattr(model, "booster_", model)
     return int(booster.num_trees())
+
+
+def to_text(model: Any, *, n_trees: int | None = None) -> str:
+    """A booster (or fitted LGBMClassifier) as LightGBM's model text, optionally only its first n_trees."""
+    booster = getattr(model, "booster_", model)
+    return str(booster.model_to_string(num_iteration=n_trees))
+
+
+def from_text(text: str):
+    """A booster from LightGBM's model text."""
+    import lightgbm as lgb
+
+    return lgb.Booster(model_str=text)
+
+
+def truncate(model: Any, keep: int):
+    """A new booster holding only the first `keep` trees of model (a smaller model of the same fit)."""
+    total = n_trees(model)
+    if not 1 <= keep <= total:
+        raise ValueError(f"cannot keep {keep} trees of a model with {total}")
+    return from_text(to_text(model, n_trees=keep))
