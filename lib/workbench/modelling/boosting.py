@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from workbench.cases import Case
 
 __all__ = ["classifier", "continue_training", "from_text", "gain_importance", "model_size_bytes", "n_trees",
-           "pipeline", "predict", "to_text", "train", "truncate"]
+           "pipeline", "predict", "staged_predict", "to_text", "train", "truncate"]
 
 
 def classifier(*, seed: int = 0, n_estimators: int = 200, learning_rate: float = 0.05,
@@ -122,6 +122,26 @@ def predict(model: Any, X: np.ndarray, *, threads: int = 1) -> np.ndarray:
     than they save (and spin when other processes share the cores).
     """
     return model.predict(X, num_threads=threads)
+
+
+def staged_predict(model: Any, X: np.ndarray, counts: list[int] | tuple[int, ...], *,
+                   threads: int = 1) -> dict[int, np.ndarray]:
+    """Probabilities of the model's first k trees, for each k in counts, evaluating every tree once.
+
+    The same as predicting with each `truncate(model, k)`, at the cost of one prediction with the
+    largest k: the raw scores of consecutive stretches of trees are added up.
+    """
+    booster = getattr(model, "booster_", model)
+    out: dict[int, np.ndarray] = {}
+    raw = np.zeros(len(X))
+    done = 0
+    for k in sorted(set(counts)):
+        if not 1 <= k <= booster.num_trees():
+            raise ValueError(f"cannot predict with {k} trees of a model with {booster.num_trees()}")
+        raw = raw + booster.predict(X, start_iteration=done, num_iteration=k - done, raw_score=True, num_threads=threads)
+        done = k
+        out[k] = 1.0 / (1.0 + np.exp(-raw))
+    return out
 
 
 def n_trees(model: Any) -> int:

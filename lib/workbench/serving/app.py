@@ -82,7 +82,7 @@ def build_app(bundle: Path, *, parent: int | None = None) -> Any:
 
     bundle = Path(bundle)
     meta = read_bundle(bundle)
-    runtime = runtimes.load(meta["runtime"], bundle / meta["model"], cache_dir=Path(meta["cache_dir"]))
+    runtime = runtimes.load(meta["runtime"], bundle / meta["model"], cache_dir=bundle / meta["cache_dir"])
     features = np.load(bundle / meta["features"])
     names = list(meta["feature_names"])
     threshold = float(meta["threshold"])

@@ -8,12 +8,15 @@
   prediction is on average half a period old, which costs `stale_per_1000` in errors.
 - **hybrid**: the job precomputes only the k most requested entities (requests spread over the
   requested entities by a Zipf law with exponent `popularity`) and the service scores the rest.
+  Only entities requested again and again can be known to be popular from past traffic, so k is
+  at most the number expected to get two or more requests in a period (`popular_entities`).
 
 Compute is priced at `cpu_hour_price` a core-hour; every cost is in the case's cost unit.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,7 +27,7 @@ if TYPE_CHECKING:
 
     from workbench.cases import Serving
 
-__all__ = ["OPTIONS", "Assumptions", "Measured", "choose", "compare", "costs", "coverage"]
+__all__ = ["OPTIONS", "Assumptions", "Measured", "choose", "compare", "costs", "coverage", "popular_entities"]
 
 OPTIONS = ("online", "batch", "hybrid")  # simplest first: one service; a job and a store; both
 
@@ -48,10 +51,17 @@ class Assumptions:
     popularity: float = 1.0  # Zipf exponent of how requests spread over the requested entities
 
 
+@functools.lru_cache(maxsize=8)
+def _partial_sums(a: float) -> np.ndarray:
+    """sum_{i=1..n} i^-a for n = 0 .. 100,000."""
+    return np.r_[0.0, np.cumsum(np.arange(1, 100_001, dtype=float) ** -a)]
+
+
 def _harmonic(n: float, a: float) -> float:
-    """sum_{i=1..n} i^-a: exact up to 100,000 terms, the rest by the midpoint integral."""
+    """sum_{i=1..n} i^-a (n rounded down): exact up to 100,000 terms, the rest by the midpoint integral."""
+    n = float(np.floor(n))
     head = int(min(n, 100_000))
-    total = float(np.sum(np.arange(1, head + 1, dtype=float) ** -a))
+    total = float(_partial_sums(float(a))[head])
     if n > head:
         lo, hi = head + 0.5, n + 0.5
         total += np.log(hi / lo) if a == 1 else (hi ** (1 - a) - lo ** (1 - a)) / (1 - a)
@@ -63,6 +73,18 @@ def coverage(k: float, m: float, popularity: float) -> float:
     if k <= 0 or m <= 0:
         return 0.0
     return 1.0 if k >= m else _harmonic(k, popularity) / _harmonic(m, popularity)
+
+
+def popular_entities(serving: Serving, popularity: float) -> int:
+    """How many entities are expected to get at least two requests in a period (valid_hours): the
+    most a hybrid can precompute, since only repeat traffic shows which entities are popular."""
+    requested = serving.share_requested * serving.entities
+    per_period = serving.requests_per_day * serving.valid_hours / 24
+    if popularity == 0:  # every requested entity equally popular
+        return int(requested) if per_period / requested >= 2 else 0
+    # rank i expects per_period * i^-a / H(requested, a) requests
+    top = (per_period / (2 * _harmonic(requested, popularity))) ** (1 / popularity)
+    return int(min(np.floor(top), requested))
 
 
 def costs(serving: Serving, measured: Measured, assumptions: Assumptions, *, precomputed: float,
@@ -97,9 +119,12 @@ def costs(serving: Serving, measured: Measured, assumptions: Assumptions, *, pre
 
 
 def _best_hybrid(serving: Serving, measured: Measured, assumptions: Assumptions, stale: float) -> float:
-    """The number of entities to precompute that costs least, from a grid between 1 and all requested."""
-    requested = serving.share_requested * serving.entities
-    grid = np.unique(np.round(np.geomspace(1, max(requested, 1), 61)))
+    """The number of entities to precompute that costs least, from a grid between 1 and the popular
+    ones (0 when no entity is requested repeatedly: the hybrid is then the online option)."""
+    most = popular_entities(serving, assumptions.popularity)
+    if most < 1:
+        return 0.0
+    grid = np.unique(np.round(np.geomspace(1, most, 61)))
     totals = [costs(serving, measured, assumptions, precomputed=k, stale_per_1000=stale, service=True)["total_per_1000"]
               for k in grid]
     return float(grid[int(np.argmin(totals))])

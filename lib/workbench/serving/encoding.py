@@ -27,9 +27,9 @@ class Encoded:
     categorical: tuple[int, ...]  # positions of the categorical columns
 
 
-def encode(case: Case, data: pd.DataFrame, fit_rows: np.ndarray) -> Encoded:
-    """Encode every row of data with the case's tree preprocessor fitted on data.iloc[fit_rows]
-    (leaky and text features are left out)."""
+def encode(case: Case, data: pd.DataFrame, fit_rows: np.ndarray, rows: np.ndarray | None = None) -> Encoded:
+    """Encode the rows of data (all, or only `rows`: the others are left NaN) with the case's tree
+    preprocessor fitted on data.iloc[fit_rows] (leaky and text features are left out)."""
     from workbench.modelling.preprocessing import preprocessor
 
     numeric = case.feature_columns(("numeric",))
@@ -38,6 +38,10 @@ def encode(case: Case, data: pd.DataFrame, fit_rows: np.ndarray) -> Encoded:
         raise WorkbenchError(f"case '{case.id}' has no numeric or categorical features to serve a tree model on")
     pre = preprocessor(case, model="tree", columns=numeric + categorical)
     pre.fit(data.iloc[fit_rows])
-    X = np.asarray(pre.transform(data), dtype=np.float32)
+    if rows is None:
+        X = np.asarray(pre.transform(data), dtype=np.float32)
+    else:
+        X = np.full((len(data), len(numeric + categorical)), np.nan, dtype=np.float32)
+        X[rows] = pre.transform(data.iloc[rows])
     names = tuple(numeric + categorical)  # the preprocessor puts numeric columns first
     return Encoded(X, names, tuple(range(len(numeric), len(names))))

@@ -14,7 +14,7 @@ import numpy as np
 
 from workbench.modelling import boosting
 
-__all__ = ["distil", "fit_grid", "size_bytes"]
+__all__ = ["distil", "fit_grid", "grid_predict", "size_bytes"]
 
 
 def fit_grid(X: np.ndarray, y: np.ndarray, categorical: Sequence[int], *, trees: Sequence[int],
@@ -28,6 +28,17 @@ def fit_grid(X: np.ndarray, y: np.ndarray, categorical: Sequence[int], *, trees:
         for n_trees in sorted(set(trees)):
             models[(n_trees, n_leaves)] = full if n_trees == most else boosting.truncate(full, n_trees)
     return models
+
+
+def grid_predict(grid: dict[tuple[int, int], Any], X: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+    """Every grid model's probabilities on X, each tree evaluated once (the small models are the
+    first trees of the largest one with the same leaves)."""
+    out: dict[tuple[int, int], np.ndarray] = {}
+    for n_leaves in sorted({leaves for _, leaves in grid}):
+        counts = sorted(t for t, leaves in grid if leaves == n_leaves)
+        staged = boosting.staged_predict(grid[(counts[-1], n_leaves)], X, counts)
+        out.update({(t, n_leaves): staged[t] for t in counts})
+    return out
 
 
 def distil(teacher_p: np.ndarray, X: np.ndarray, categorical: Sequence[int], *, trees: int, leaves: int,

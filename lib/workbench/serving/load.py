@@ -93,20 +93,29 @@ async def _exchange(conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], dat
 
 
 class _Pool:
-    """Keep-alive connections to one server, opened on demand."""
+    """Up to `size` keep-alive connections to one server, opened on demand; a request that finds
+    them all busy waits for one (as behind a proxy that keeps a bounded pool to its backend)."""
 
-    def __init__(self, host: str, port: int):
-        self.host, self.port = host, port
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    def __init__(self, host: str, port: int, size: int = 32):
+        self.host, self.port, self.size = host, port, size
+        self.opened = 0
+        self.idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+        self.all: list[asyncio.StreamWriter] = []
 
     async def call(self, data: bytes) -> tuple[int, dict[str, float]]:
-        conn = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
-        status, timing = await _exchange(conn, data)
-        self.idle.append(conn)
-        return status, timing
+        if self.idle.empty() and self.opened < self.size:
+            self.opened += 1
+            conn = await asyncio.open_connection(self.host, self.port)
+            self.all.append(conn[1])
+        else:
+            conn = await self.idle.get()
+        try:
+            return await _exchange(conn, data)
+        finally:
+            self.idle.put_nowait(conn)
 
     def close(self) -> None:
-        for _, writer in self.idle:
+        for writer in self.all:
             writer.close()
 
 

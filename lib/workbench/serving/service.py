@@ -43,8 +43,10 @@ def write_bundle(folder: Path, model: Any, features: np.ndarray, *, runtime: str
                              f"({len(feature_names)})")
     (folder / "model.txt").write_text(boosting.to_text(model), encoding="utf-8")
     np.save(folder / "features.npy", features)
+    # the cache as a path relative to the bundle, so that the run folder can move (it is renamed when done)
+    cache = os.path.relpath(Path(cache_dir).resolve(), folder.resolve())
     meta = {"runtime": runtime, "threshold": float(threshold), "feature_names": list(feature_names),
-            "model": "model.txt", "features": "features.npy", "cache_dir": str(Path(cache_dir).resolve())}
+            "model": "model.txt", "features": "features.npy", "cache_dir": cache}
     (folder / "bundle.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
     return folder
 

@@ -121,3 +121,14 @@ def test_row_weights_weigh_each_rows_loss() -> None:
     unweighted = boosting.train(X, y, **same)
     np.testing.assert_allclose(boosting.predict(weighted, X), boosting.predict(doubled, X), atol=1e-9)
     assert np.abs(boosting.predict(unweighted, X) - boosting.predict(doubled, X)).max() > 1e-3
+
+
+def test_staged_predict_equals_each_truncated_models_predictions() -> None:
+    X, y = planted(2000, 0)
+    model = boosting.train(X, y, categorical=[2], n_estimators=30)
+    staged = boosting.staged_predict(model, X, [30, 5, 12])
+    assert sorted(staged) == [5, 12, 30]
+    for k, p in staged.items():
+        np.testing.assert_allclose(p, boosting.predict(boosting.truncate(model, k), X), rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="cannot predict with 31 trees"):
+        boosting.staged_predict(model, X, [31])

@@ -77,3 +77,20 @@ def test_an_online_service_that_never_met_the_budget_is_not_an_option() -> None:
     table = economics.compare(SERVING, slow, PLAIN)
     assert not table.loc["online", "feasible"] and not table.loc["hybrid", "feasible"]
     assert economics.choose(table) == ("batch", [])
+
+
+def test_a_hybrid_precomputes_at_most_the_entities_requested_again_and_again() -> None:
+    # 86,400 requests in 12 hours = 43,200 a period over 20,000 requested entities
+    per_period, m = 43_200, 20_000
+    for a in (0.5, 1.0, 2.0):
+        k = economics.popular_entities(SERVING, a)
+        w = np.arange(1, m + 1, dtype=float) ** -a
+        expected = per_period * w / w.sum()  # requests each rank expects in a period
+        assert k == int(np.sum(expected >= 2)), a
+    assert economics.popular_entities(SERVING, 0.0) == m, "2.16 requests each: all repeat"
+    rare = Serving(**{**SERVING.__dict__, "requests_per_day": 30_000})
+    assert economics.popular_entities(rare, 0.0) == 0, "0.75 requests each: nothing repeats"
+    free = Assumptions(peak_factor=2.0, min_cores=0.0, popularity=1.0)
+    table = economics.compare(SERVING, MEASURED, free)
+    assert 0 < table.loc["hybrid", "precomputed"] <= economics.popular_entities(SERVING, 1.0)
+    assert table.loc["hybrid", "coverage"] < 1 and table.loc["hybrid", "cores"] > 0

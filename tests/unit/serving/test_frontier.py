@@ -30,6 +30,10 @@ def test_every_grid_model_is_the_first_trees_of_one_fit_per_leaves_setting() -> 
     full = boosting.train(X, y, categorical=[1], seed=2, n_estimators=20, num_leaves=15, learning_rate=0.1)
     np.testing.assert_array_equal(boosting.predict(models[(5, 15)], X), full.predict(X, num_iteration=5))
     assert frontier.size_bytes(models[(5, 3)]) < frontier.size_bytes(models[(20, 15)])
+    scores = frontier.grid_predict(models, X)
+    assert sorted(scores) == sorted(models)
+    for key, m in models.items():
+        np.testing.assert_allclose(scores[key], boosting.predict(m, X), rtol=1e-12, atol=1e-15)
 
 
 def test_a_distilled_model_minimises_cross_entropy_to_the_teachers_probabilities() -> None:
@@ -61,3 +65,6 @@ def test_encoding_puts_numeric_columns_first_and_codes_levels_learned_on_the_fit
     codes = pd.Series(enc.X[:300, 1]).groupby(df["colour"].iloc[:300].to_numpy()).nunique()
     assert (codes == 1).all() and enc.X[:300, 1].min() >= 0, "one code per level"
     assert enc.X[399, 1] == -1, "an unknown level is coded -1 (missing to LightGBM)"
+    some = encoding.encode(case, df, np.arange(300), rows=np.array([5, 399]))
+    np.testing.assert_array_equal(some.X[[5, 399]], enc.X[[5, 399]])
+    assert np.isnan(some.X[[0, 300]]).all(), "rows not asked for are left empty"

@@ -136,11 +136,11 @@ def test_the_service_exits_by_itself_when_the_process_that_started_it_is_killed(
     script = ("import sys, time\nfrom workbench.serving import service\n"
               f"with service.serve({str(bundle[0])!r}) as s:\n"
               "    print(s.pid, flush=True)\n    time.sleep(120)\n")
-    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=REPO)
-    try:
-        child = int(parent.stdout.readline())
-        assert psutil.pid_exists(child)
-    finally:
-        parent.send_signal(signal.SIGKILL)
-        parent.wait()
+    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=REPO) as parent:
+        try:
+            child = int(parent.stdout.readline())
+            assert psutil.pid_exists(child)
+        finally:
+            parent.send_signal(signal.SIGKILL)
+            parent.wait()
     assert gone(child, within=10), "a service whose parent died does not keep running"
