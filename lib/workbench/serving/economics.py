@@ -80,6 +80,8 @@ def popular_entities(serving: Serving, popularity: float) -> int:
     most a hybrid can precompute, since only repeat traffic shows which entities are popular."""
     requested = serving.share_requested * serving.entities
     per_period = serving.requests_per_day * serving.valid_hours / 24
+    if requested < 1:
+        return 0
     if popularity == 0:  # every requested entity equally popular
         return int(requested) if per_period / requested >= 2 else 0
     # rank i expects per_period * i^-a / H(requested, a) requests

@@ -90,6 +90,9 @@ def test_a_hybrid_precomputes_at_most_the_entities_requested_again_and_again() -
     assert economics.popular_entities(SERVING, 0.0) == m, "2.16 requests each: all repeat"
     rare = Serving(**{**SERVING.__dict__, "requests_per_day": 30_000})
     assert economics.popular_entities(rare, 0.0) == 0, "0.75 requests each: nothing repeats"
+    hardly = Serving(**{**SERVING.__dict__, "share_requested": 1e-6})
+    assert economics.popular_entities(hardly, 1.0) == 0, "less than one entity requested"
+    assert economics.compare(hardly, MEASURED, PLAIN).loc["hybrid", "precomputed"] == 0
     free = Assumptions(peak_factor=2.0, min_cores=0.0, popularity=1.0)
     table = economics.compare(SERVING, MEASURED, free)
     assert 0 < table.loc["hybrid", "precomputed"] <= economics.popular_entities(SERVING, 1.0)
