@@ -59,3 +59,18 @@ def test_each_bundled_case_declares_serving_facts_and_says_where_they_come_from(
     assert len(block["note"].split()) > 30, "the note gives the reasoning"
     serving_lines = text[text.index("\nserving:"):].splitlines()[1:7]
     assert all("#" in line for line in serving_lines), "every number has a comment"
+
+
+def test_08_deployment_refuses_a_case_without_serving_facts_before_any_kernel_starts(tmp_path: Path,
+                                                                                     monkeypatch) -> None:
+    from workbench import paths
+    from workbench.errors import ParameterError
+    from workbench.runner.run import plan_run
+
+    make_case(tmp_path / "cases" / "unserved", n=3000, notebooks=["08_deployment"])
+    make_case(tmp_path / "cases" / "served", n=3000, notebooks=["08_deployment"],
+              serving={**GOOD, "requests_per_day": 10_000})
+    monkeypatch.setenv(paths.CASES_ENV, str(tmp_path / "cases"))
+    with pytest.raises(ParameterError, match=r"needs a `serving` block .* declares none \(add it to case.yaml\)"):
+        plan_run("08_deployment", {"case": "unserved"}, runs_dir=tmp_path / "runs")
+    assert plan_run("08_deployment", {"case": "served"}, runs_dir=tmp_path / "runs").params["case"] == "served"
