@@ -9,7 +9,7 @@ from typing import Any
 from workbench import paths
 from workbench.cases import data as case_data
 from workbench.cases import schema
-from workbench.cases.model import Case, Costs, Fairness, Interactions, Slice
+from workbench.cases.model import Case, Costs, Fairness, Interactions, Serving, Slice
 from workbench.errors import CaseError, WorkbenchError
 from workbench.fileio import atomic_write, read_yaml_mapping, shown
 
@@ -159,6 +159,22 @@ def _build(spec: dict[str, Any], folder: Path, data: Any, warnings: list[str]) -
         warnings=warnings,
         interactions=interactions,
         fairness=_fairness(spec),
+        serving=_serving(spec.get("serving")),
+    )
+
+
+def _serving(block: dict[str, Any] | None) -> Serving | None:
+    """The serving block (already checked by the schema), or None when the case declares none."""
+    if not block:
+        return None
+    return Serving(
+        requests_per_day=float(block["requests_per_day"]),
+        entities=int(block["entities"]),
+        share_requested=float(block["share_requested"]),
+        latency_budget_ms=float(block["latency_budget_ms"]),
+        valid_hours=float(block["valid_hours"]),
+        cpu_hour_price=float(block["cpu_hour_price"]),
+        note=" ".join(str(block.get("note", "")).split()),
     )
 
 

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-__all__ = ["FAIRNESS_CRITERIA", "KINDS", "Case", "Costs", "Fairness", "Interactions", "Slice"]
+__all__ = ["FAIRNESS_CRITERIA", "KINDS", "Case", "Costs", "Fairness", "Interactions", "Serving", "Slice"]
 
 KINDS = ("numeric", "categorical", "text")  # the kinds of feature column a case may declare
 FAIRNESS_CRITERIA = ("demographic_parity", "equal_opportunity", "equalized_odds")  # what `fairness.criterion` may name
@@ -69,6 +69,20 @@ class Fairness:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class Serving:
+    """What deployment must live with: traffic, the entities a batch job scores, the latency budget,
+    how long a precomputed prediction stays valid, and the price of compute (in the costs' unit)."""
+
+    requests_per_day: float  # prediction requests a day
+    entities: int  # entities a batch job scores each run (e.g. flights on sale, customers)
+    share_requested: float  # share of those entities requested at least once within valid_hours
+    latency_budget_ms: float  # the p99 an online prediction must meet, in milliseconds
+    valid_hours: float  # how long a precomputed prediction stays valid (the batch period)
+    cpu_hour_price: float  # one CPU core for one hour, in the case's cost unit
+    note: str = ""
+
+
 @dataclass
 class Case:
     """A validated case study; `data` is its data file, loaded and checked."""
@@ -99,6 +113,7 @@ class Case:
     class_rows: tuple[int, int] | None = None  # rows of (negative, positive) class, for a binary task
     interactions: Interactions | None = None  # task interactions only: the logged-interaction columns
     fairness: Fairness | None = None
+    serving: Serving | None = None  # optional serving facts (08_deployment)
 
     @property
     def data_path(self) -> Path:

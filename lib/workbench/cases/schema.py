@@ -34,6 +34,7 @@ OPTIONAL: dict[str, Any] = {
     "notebooks": (list, type(None)),  # an override: without it, the notebooks that apply are worked out
     "interactions": (dict, type(None)),
     "fairness": (dict, type(None)),
+    "serving": (dict, type(None)),
 }
 COST_KEYS = ("unit", "false_positive", "false_negative", "note", "retrain", "review", "assumption")
 FAIRNESS_KEYS = ("criterion", "favourable", "limit", "note")
@@ -43,6 +44,9 @@ TASKS = ("binary", "interactions")
 BINARY_FIELDS = ("target", "positive_class", "features", "costs")
 INTERACTION_COLUMNS = ("action", "reward", "propensity", "policy")  # required keys of the interactions block
 INTERACTION_OPTIONAL = ("position", "segment", "uniform_policy", "context", "traffic_per_day")
+# serving: what deployment must live with (08_deployment); every key but `note` is required
+SERVING_KEYS = ("requests_per_day", "entities", "share_requested", "latency_budget_ms", "valid_hours",
+                "cpu_hour_price", "note")
 TYPE_NAMES = {str: "a string", int: "an integer", bool: "true/false", dict: "a mapping",
               list: "a list", float: "a number", type(None): "null"}
 
@@ -169,6 +173,7 @@ def read_spec(folder: Path, warnings: list[str] | None = None) -> tuple[dict[str
 
     _check_interactions(spec, bad)
     _check_fairness(spec, bad)
+    _check_serving(spec, bad)
 
     known = sorted(p.stem for p in paths.notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
     for nb in list_field(spec, "notebooks"):
@@ -235,3 +240,46 @@ def _check_fairness(spec: dict[str, Any], bad: Callable[[str, str], None]) -> No
         bad("fairness.limit", f"expected a difference between rates, from 0 to 1, got {limit!r}")
     if not list_field(spec, "sensitive"):
         bad("fairness", "needs `sensitive` attributes to judge fairness across")
+
+
+def _check_serving(spec: dict[str, Any], bad: Callable[[str, str], None]) -> None:
+    """The optional `serving` block: traffic, entities, latency budget, validity and compute price."""
+    block = spec.get("serving")
+    if not isinstance(block, dict):
+        return  # absent, null, or not a mapping (reported with the other field types)
+
+    def number(key: str) -> float | None:
+        v = block.get(key)
+        if key not in block or v is None:
+            bad(f"serving.{key}", "is missing (expected a number)")
+            return None
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            bad(f"serving.{key}", f"expected a number, got {v!r}")
+            return None
+        return float(v)
+
+    for key in sorted(set(block) - set(SERVING_KEYS)):
+        bad("serving", f"unknown key '{key}' (expected {', '.join(SERVING_KEYS)})")
+    values = {key: number(key) for key in SERVING_KEYS if key != "note"}
+    for key in ("requests_per_day", "latency_budget_ms", "valid_hours"):
+        v = values[key]
+        if v is not None and v <= 0:
+            bad(f"serving.{key}", f"expected a number above 0, got {block[key]!r}")
+    entities = values["entities"]
+    if entities is not None and (entities < 1 or entities != int(entities)):
+        bad("serving.entities", f"expected a whole number of entities >= 1, got {block['entities']!r}")
+    share = values["share_requested"]
+    if share is not None and not 0 < share <= 1:
+        bad("serving.share_requested", f"expected a share in (0, 1], got {block['share_requested']!r}")
+    price = values["cpu_hour_price"]
+    if price is not None and price < 0:
+        bad("serving.cpu_hour_price", f"expected a price >= 0, got {block['cpu_hour_price']!r}")
+    if "note" in block and not isinstance(block["note"], str):
+        bad("serving.note", f"expected a string saying where the numbers come from, got {block['note']!r}")
+    requests, hours = values["requests_per_day"], values["valid_hours"]
+    if entities and share and requests and hours and min(entities, share, requests, hours) > 0:
+        per_period = requests * hours / 24
+        if share * entities > per_period * (1 + 1e-9):
+            bad("serving.share_requested", f"{share:g} of {entities:,.0f} entities would be requested in "
+                f"{hours:g} hours, but only {per_period:,.0f} requests arrive in that time "
+                "(each requested entity needs at least one request)")

@@ -11,8 +11,8 @@ if TYPE_CHECKING:
 
     from workbench.cases import Case
 
-__all__ = ["classifier", "continue_training", "gain_importance", "model_size_bytes", "n_trees", "pipeline",
-           "predict", "train"]
+__all__ = ["classifier", "continue_training", "from_text", "gain_importance", "model_size_bytes", "n_trees",
+           "pipeline", "predict", "staged_predict", "to_text", "train", "truncate"]
 
 
 def classifier(*, seed: int = 0, n_estimators: int = 200, learning_rate: float = 0.05,
@@ -68,11 +68,12 @@ def gain_importance(model: Any) -> np.ndarray:
 
 def train(X: np.ndarray, y: np.ndarray, *, categorical: list[int] | tuple[int, ...] = (), seed: int = 0,
           n_estimators: int = 40, learning_rate: float = 0.1, num_leaves: int = 15,
-          min_child_samples: int = 20, threads: int = 1, **params: Any):
+          min_child_samples: int = 20, threads: int = 1, weight: np.ndarray | None = None, **params: Any):
     """A deterministic LightGBM binary booster fitted on arrays (categorical: column positions of codes).
 
     Built for many small fits in a loop: the native API, without the scikit-learn wrapper's checks,
     and one thread by default, because on a few thousand rows threads cost more than they save.
+    `weight` weighs each row's loss (e.g. a soft label as two weighted rows, for distillation).
     """
     import lightgbm as lgb
 
@@ -91,7 +92,7 @@ def train(X: np.ndarray, y: np.ndarray, *, categorical: list[int] | tuple[int, .
         "verbose": -1,
         **params,
     }
-    data = lgb.Dataset(X, y, categorical_feature=list(categorical) or "auto", params={"verbose": -1})
+    data = lgb.Dataset(X, y, weight=weight, categorical_feature=list(categorical) or "auto", params={"verbose": -1})
     return lgb.train(settings, data, num_boost_round=n_estimators)
 
 
@@ -123,7 +124,48 @@ def predict(model: Any, X: np.ndarray, *, threads: int = 1) -> np.ndarray:
     return model.predict(X, num_threads=threads)
 
 
+def staged_predict(model: Any, X: np.ndarray, counts: list[int] | tuple[int, ...], *,
+                   threads: int = 1) -> dict[int, np.ndarray]:
+    """Probabilities of the model's first k trees, for each k in counts, evaluating every tree once.
+
+    The same as predicting with each `truncate(model, k)`, at the cost of one prediction with the
+    largest k: the raw scores of consecutive stretches of trees are added up.
+    """
+    booster = getattr(model, "booster_", model)
+    out: dict[int, np.ndarray] = {}
+    raw = np.zeros(len(X))
+    done = 0
+    for k in sorted(set(counts)):
+        if not 1 <= k <= booster.num_trees():
+            raise ValueError(f"cannot predict with {k} trees of a model with {booster.num_trees()}")
+        raw = raw + booster.predict(X, start_iteration=done, num_iteration=k - done, raw_score=True, num_threads=threads)
+        done = k
+        out[k] = 1.0 / (1.0 + np.exp(-raw))
+    return out
+
+
 def n_trees(model: Any) -> int:
     """Number of trees in a booster (or a fitted LGBMClassifier)."""
     booster = getattr(model, "booster_", model)
     return int(booster.num_trees())
+
+
+def to_text(model: Any, *, n_trees: int | None = None) -> str:
+    """A booster (or fitted LGBMClassifier) as LightGBM's model text, optionally only its first n_trees."""
+    booster = getattr(model, "booster_", model)
+    return str(booster.model_to_string(num_iteration=n_trees))
+
+
+def from_text(text: str):
+    """A booster from LightGBM's model text."""
+    import lightgbm as lgb
+
+    return lgb.Booster(model_str=text)
+
+
+def truncate(model: Any, keep: int):
+    """A new booster holding only the first `keep` trees of model (a smaller model of the same fit)."""
+    total = n_trees(model)
+    if not 1 <= keep <= total:
+        raise ValueError(f"cannot keep {keep} trees of a model with {total}")
+    return from_text(to_text(model, n_trees=keep))

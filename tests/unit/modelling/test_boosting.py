@@ -94,3 +94,41 @@ def test_gain_importance_and_size_come_from_the_fitted_booster(tiny_case) -> Non
     assert boosting.model_size_bytes(model) == len(model.booster_.model_to_string().encode())
     bigger = boosting.pipeline(case, n_estimators=60, n_jobs=1).fit(case.frame(), case.labels())[-1]
     assert boosting.model_size_bytes(bigger) > boosting.model_size_bytes(model)
+
+
+def test_truncate_keeps_the_first_trees_and_predicts_as_lightgbm_does_with_that_many() -> None:
+    X, y = planted(2000, 0)
+    model = boosting.train(X, y, categorical=[2], n_estimators=30)
+    small = boosting.truncate(model, 10)
+    assert boosting.n_trees(small) == 10 and boosting.n_trees(model) == 30
+    np.testing.assert_array_equal(boosting.predict(small, X), model.predict(X, num_iteration=10))
+    assert len(boosting.to_text(small)) < len(boosting.to_text(model))
+    np.testing.assert_array_equal(boosting.predict(boosting.from_text(boosting.to_text(model)), X),
+                                  boosting.predict(model, X))
+    with pytest.raises(ValueError, match="cannot keep 31 trees of a model with 30"):
+        boosting.truncate(model, 31)
+
+
+def test_row_weights_weigh_each_rows_loss() -> None:
+    # a row with weight 2 is the same as that row twice (on whole-number features, so that both
+    # data sets have the same histogram bins)
+    X, y = planted(1000, 0)
+    X = np.round(X * 2)
+    same = {"n_estimators": 3, "num_leaves": 4, "bagging_fraction": 1.0, "bagging_freq": 0, "feature_fraction": 1.0,
+            "min_child_samples": 1, "min_data_in_bin": 1}
+    doubled = boosting.train(np.vstack([X, X[:100]]), np.r_[y, y[:100]], **same)
+    weighted = boosting.train(X, y, weight=np.r_[np.full(100, 2.0), np.ones(900)], **same)
+    unweighted = boosting.train(X, y, **same)
+    np.testing.assert_allclose(boosting.predict(weighted, X), boosting.predict(doubled, X), atol=1e-9)
+    assert np.abs(boosting.predict(unweighted, X) - boosting.predict(doubled, X)).max() > 1e-3
+
+
+def test_staged_predict_equals_each_truncated_models_predictions() -> None:
+    X, y = planted(2000, 0)
+    model = boosting.train(X, y, categorical=[2], n_estimators=30)
+    staged = boosting.staged_predict(model, X, [30, 5, 12])
+    assert sorted(staged) == [5, 12, 30]
+    for k, p in staged.items():
+        np.testing.assert_allclose(p, boosting.predict(boosting.truncate(model, k), X), rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="cannot predict with 31 trees"):
+        boosting.staged_predict(model, X, [31])
