@@ -174,8 +174,8 @@ class OnlineService:
         times, keys, sums, sizes = self.arrivals[name]
         i = self.next[name]
         if i is None:  # first request: skip arrivals that every window has already left
-            i = int(np.searchsorted(times, until - self.spec.window.value, side="right"))
-        j = max(i, int(np.searchsorted(times, until, side="right")))
+            i = int(np.searchsorted(times, until - self.spec.window.value, side="left"))
+        j = max(i, int(np.searchsorted(times, until, side="left")))  # arrivals strictly before `until`
         add = self.windows[name].add
         for key, t, s, n in zip(keys[i:j], times[i:j].tolist(), sums[i:j], sizes[i:j]):
             add(key, t, s, n)

@@ -2,9 +2,10 @@
 
 `SlidingWindows` keeps, per group, the events still inside the window (a deque) with their running
 sum and count: an arriving event is appended, a query evicts what has slid out and reads the
-totals. `stream_window_sums` drives it over arrays of events and queries merged in time order, an
-event before a query at the same time, so it answers exactly what `windows.window_sums` answers
-with an as-of join; the two are independent code paths and the tests check they agree.
+totals. `stream_window_sums` drives it over arrays of events and queries merged in time order, a
+query before an event at the same time (what arrives at the moment of a question is not yet
+known), so it answers exactly what `windows.window_sums` answers with an as-of join; the two are
+independent code paths and the tests check they agree.
 """
 
 from __future__ import annotations
@@ -37,12 +38,14 @@ class SlidingWindows:
         if q is None:
             q = self._events[key] = deque()
             self._sum[key], self._count[key] = 0.0, 0
+        elif q and time_ns < q[-1][0]:
+            raise ValueError("events must arrive in time order within a group")
         q.append((time_ns, value, count))
         self._sum[key] += value
         self._count[key] += count
 
     def query(self, key: Any, time_ns: int) -> tuple[float, int]:
-        """Sum and count of the group's events with time in (time_ns - window, time_ns]."""
+        """Sum and count of the group's events with time in [time_ns - window, time_ns) (those added so far)."""
         if time_ns < self._clock:
             raise ValueError("queries must come in time order: a stream cannot go back in time")
         self._clock = time_ns
@@ -50,20 +53,25 @@ class SlidingWindows:
         if q is None:
             return 0.0, 0
         start = time_ns - self.window
-        while q and q[0][0] <= start:
+        while q and q[0][0] < start:
             _, v, c = q.popleft()
             self._sum[key] -= v
             self._count[key] -= c
         if not q:  # reset exactly: no rounding residue from adding and removing floats
             self._sum[key], self._count[key] = 0.0, 0
-        return self._sum[key], self._count[key]
+        total, n = self._sum[key], self._count[key]
+        for t, v, c in reversed(q):  # events added for this very moment are not known yet
+            if t < time_ns:
+                break
+            total, n = total - v, n - c
+        return total, n
 
 
 def stream_window_sums(event_time: Any, event_key: np.ndarray, value: np.ndarray, query_time: Any,
                        query_key: np.ndarray, window: Any) -> Aggregate:
-    """For each query: sum and count of its group's events with event_time in (query_time - window, query_time].
+    """For each query: sum and count of its group's events with event_time in [query_time - window, query_time).
 
-    One pass over events and queries merged in time order (events first at equal times). Events
+    One pass over events and queries merged in time order (queries first at equal times). Events
     with a missing value or time are left out; events too old for every query are skipped.
     """
     import pandas as pd
@@ -74,18 +82,18 @@ def stream_window_sums(event_time: Any, event_key: np.ndarray, value: np.ndarray
     value = np.asarray(value, dtype=float)
     ok = np.isfinite(value) & (et != np.iinfo(np.int64).min)
     if len(qt):
-        ok &= et > qt.min() - w
+        ok &= et >= qt.min() - w
     ev = np.flatnonzero(ok)
-    # one merged stream: (time, 0 = event before 1 = query, position)
+    # one merged stream: (time, 0 = query before 1 = event, position)
     times = np.concatenate([et[ev], qt])
-    kinds = np.concatenate([np.zeros(len(ev), np.int8), np.ones(len(qt), np.int8)])
+    kinds = np.concatenate([np.ones(len(ev), np.int8), np.zeros(len(qt), np.int8)])
     where = np.concatenate([ev, np.arange(len(qt))])
     order = np.lexsort((kinds, times))
     state = SlidingWindows(w)
     sums, counts = np.zeros(len(qt)), np.zeros(len(qt), dtype=np.int64)
     ek, ev_values, qk = np.asarray(event_key).tolist(), value.tolist(), np.asarray(query_key).tolist()
     for t, kind, i in zip(times[order].tolist(), kinds[order].tolist(), where[order].tolist()):
-        if kind == 0:
+        if kind == 1:
             state.add(ek[i], t, ev_values[i])
         else:
             sums[i], counts[i] = state.query(qk[i], t)

@@ -1,13 +1,14 @@
 """Windowed aggregates of past events, joined to each row as of a time: point-in-time correct or naive.
 
 A row's window feature (e.g. the delay rate of its carrier over the last 7 days) aggregates the
-events of its group whose time lies in `(as_of - window, as_of]`. What makes it correct or leaky is
+events of its group whose time lies in `[as_of - window, as_of)`: strictly before the moment it is
+read, so that an event at that very moment is not yet known. What makes it correct or leaky is
 which times are used:
 
 - point in time (`point_in_time`): an event counts from the moment its value is *available* (event
   time + label delay), and a row is served as of its *prediction time* (event time - lead);
-- naive (`naive_calendar`): events count by calendar day, and a row sees its whole day, so it sees
-  flights that have not happened yet and its own label.
+- naive (`naive_calendar`): events count by calendar day, and a row sees its whole day (it is read
+  at the end of its day), so it sees events that have not happened yet and its own label.
 
 Both are the same as-of join with different times (`window_sums`): cumulative sums per group, read
 at the window's end and start by `pandas.merge_asof` (or DuckDB's `ASOF JOIN`, `engine="duckdb"`).
@@ -76,6 +77,8 @@ def _cumulative(event_time: np.ndarray, event_key: np.ndarray, value: np.ndarray
 
     ok = np.isfinite(value) & ~np.isnat(event_time)
     key, t, v = event_key[ok], event_time[ok], value[ok]
+    if not len(v):
+        return pd.DataFrame({"key": key, "t": t, "cs": v, "cn": np.zeros(0, dtype=np.int64)})
     order = np.lexsort((t, key))  # by group, then time
     key, t, v = key[order], t[order], v[order]
     first = np.r_[True, key[1:] != key[:-1]]  # first event of each group
@@ -89,12 +92,12 @@ def _cumulative(event_time: np.ndarray, event_key: np.ndarray, value: np.ndarray
 
 
 def _asof_pandas(cum: pd.DataFrame, query_time: np.ndarray, query_key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The running sum and count of each query's group at the last event time <= the query time."""
+    """The running sum and count of each query's group at its last event time strictly before the query time."""
     import pandas as pd
 
     n = len(query_time)
     left = pd.DataFrame({"key": query_key, "t": query_time, "row": np.arange(n)}).sort_values("t", kind="stable")
-    m = pd.merge_asof(left, cum, on="t", by="key", direction="backward", allow_exact_matches=True)
+    m = pd.merge_asof(left, cum, on="t", by="key", direction="backward", allow_exact_matches=False)
     s, c = np.zeros(n), np.zeros(n, dtype=np.int64)
     rows = m["row"].to_numpy()
     s[rows] = m["cs"].fillna(0.0).to_numpy(dtype=float)
@@ -114,7 +117,7 @@ def _asof_duckdb(cum: pd.DataFrame, query_time: np.ndarray, query_key: np.ndarra
     try:
         con.register("q", left)
         con.register("e", right)
-        m = con.execute("SELECT q.qrow, e.cs, e.cn FROM q ASOF LEFT JOIN e ON q.k = e.k AND q.t >= e.t").df()
+        m = con.execute("SELECT q.qrow, e.cs, e.cn FROM q ASOF LEFT JOIN e ON q.k = e.k AND q.t > e.t").df()
     finally:
         con.close()
     s, c = np.zeros(n), np.zeros(n, dtype=np.int64)
@@ -126,7 +129,7 @@ def _asof_duckdb(cum: pd.DataFrame, query_time: np.ndarray, query_key: np.ndarra
 
 def window_sums(event_time: Any, event_key: np.ndarray, value: np.ndarray, query_time: Any, query_key: np.ndarray,
                 window: Any, *, engine: str = "pandas") -> Aggregate:
-    """For each query: sum and count of its group's events with event_time in (query_time - window, query_time].
+    """For each query: sum and count of its group's events with event_time in [query_time - window, query_time).
 
     Events with a missing value or time are left out. `window` is a timedelta (numpy, pandas or datetime).
     """
@@ -150,7 +153,10 @@ def window_sums(event_time: Any, event_key: np.ndarray, value: np.ndarray, query
 
 
 def refresh_times(times: Any, every: Any) -> np.ndarray:
-    """The last refresh at or before each time, for a batch job run every `every` from Monday 1970-01-05 00:00."""
+    """The last refresh at or before each time, for a batch job run every `every` from Monday 1970-01-05 00:00.
+
+    A run at time T sees what was available strictly before T, and its values are served until the next run.
+    """
     import pandas as pd
 
     t = _ns(times)
@@ -167,7 +173,8 @@ def point_in_time(times: Any, keys: np.ndarray, values: np.ndarray, *, window: A
 
     An event's value is available at its time + `delay`; a row is predicted at its time - `lead`
     (snapped back to the last refresh when `refresh` is given); its window holds the events of
-    its group available in (prediction time - window, prediction time].
+    its group available in [prediction time - window, prediction time): with no lead and no delay,
+    a row's own label is still not visible to it.
     """
     import pandas as pd
 
@@ -180,11 +187,13 @@ def point_in_time(times: Any, keys: np.ndarray, values: np.ndarray, *, window: A
 
 
 def naive_calendar(times: Any, keys: np.ndarray, values: np.ndarray, *, window: Any, engine: str = "pandas") -> Aggregate:
-    """Each row's window aggregate by calendar day: its group's events on the days (day - window, day].
+    """Each row's window aggregate by calendar day: its group's events on the `window` days up to its own day.
 
-    The row's own day counts whole, so the row sees events later that day and its own value.
+    The row's own day counts whole (it is read at the end of the day), so the row sees events later
+    that day and its own value.
     """
     import pandas as pd
 
     day = _ns(times).astype("datetime64[D]").astype("datetime64[ns]")
-    return window_sums(day, keys, values, day, keys, pd.Timedelta(window), engine=engine)
+    end_of_day = day + np.timedelta64(1, "D").astype("timedelta64[ns]")
+    return window_sums(day, keys, values, end_of_day, keys, pd.Timedelta(window), engine=engine)
