@@ -164,6 +164,7 @@ class OnlineService:
         self.unit_factor = unit_factor
         self.shift = pd.Timedelta(tz_shift).value if bug == "timezone" else 0
         self.lag = spec.lead.value + (pd.Timedelta(stale).value if bug == "stale_cache" else 0)
+        self.tie = int(spec.lead + spec.delay > pd.Timedelta(0))  # as windows.read_times: the moment itself counts
         order = spec.frequency_order if bug == "category_codes" else spec.categorical
         self.codes = {c: {v: i for i, v in enumerate(order[c])} for c in spec.categorical}
         self.windows = {name: SlidingWindows(spec.window.value) for name in spec.window_keys}
@@ -194,7 +195,7 @@ class OnlineService:
         for c in self.spec.categorical:
             v = DERIVATIONS[self.spec.derived[c]][1](ts) if c in self.spec.derived else request[c]
             out[c] = float(self.codes[c].get(v, np.nan))
-        asked = ts.value - self.lag
+        asked = ts.value - self.lag + self.tie
         for name, keys in self.spec.window_keys.items():
             self._advance(name, asked)
             s, n = self.windows[name].query(tuple(request[k] for k in keys), asked)

@@ -1,12 +1,12 @@
 """Windowed aggregates of past events, joined to each row as of a time: point-in-time correct or naive.
 
 A row's window feature (e.g. the delay rate of its carrier over the last 7 days) aggregates the
-events of its group whose time lies in `[as_of - window, as_of)`: strictly before the moment it is
-read, so that an event at that very moment is not yet known. What makes it correct or leaky is
-which times are used:
+events of its group whose time lies in `[read - window, read)`, strictly before the moment it is
+read. What makes it correct or leaky is which times are used:
 
 - point in time (`point_in_time`): an event counts from the moment its value is *available* (event
-  time + label delay), and a row is served as of its *prediction time* (event time - lead);
+  time + label delay), and a row is read at its *prediction time* (event time - lead; see
+  `read_times` for what becomes available at that very moment);
 - naive (`naive_calendar`): events count by calendar day, and a row sees its whole day (it is read
   at the end of its day), so it sees events that have not happened yet and its own label.
 
@@ -27,8 +27,8 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ENGINES", "REFRESH_ORIGIN", "Aggregate", "key_codes", "naive_calendar", "point_in_time", "refresh_times",
-           "time_step", "window_sums"]
+__all__ = ["ENGINES", "REFRESH_ORIGIN", "Aggregate", "key_codes", "naive_calendar", "point_in_time", "read_times",
+           "refresh_times", "time_step", "window_sums"]
 
 ENGINES = ("pandas", "duckdb")
 REFRESH_ORIGIN = np.datetime64("1970-01-05T00:00:00", "ns")  # a Monday at midnight: weekly refreshes start on Mondays
@@ -155,7 +155,7 @@ def window_sums(event_time: Any, event_key: np.ndarray, value: np.ndarray, query
 def refresh_times(times: Any, every: Any) -> np.ndarray:
     """The last refresh at or before each time, for a batch job run every `every` from Monday 1970-01-05 00:00.
 
-    A run at time T sees what was available strictly before T, and its values are served until the next run.
+    A run's values are served until the next run.
     """
     import pandas as pd
 
@@ -167,23 +167,36 @@ def refresh_times(times: Any, every: Any) -> np.ndarray:
     return REFRESH_ORIGIN + (np.floor_divide(since, step) * step).astype("timedelta64[ns]")
 
 
+def read_times(times: Any, lead: Any, delay: Any, refresh: Any = None) -> np.ndarray:
+    """When each row's window is read: its prediction time (time - lead), snapped back to the last refresh.
+
+    What becomes available at the very moment of a prediction counts (e.g. last year's survey,
+    released the day this year's rows are scored), so the window is read one nanosecond later,
+    except with neither lead nor delay: then a row's own label would become available at its own
+    prediction time, and it must not count.
+    """
+    import pandas as pd
+
+    lead, delay = pd.Timedelta(lead), pd.Timedelta(delay)
+    asked = _ns(times) - lead.to_timedelta64()
+    if refresh is not None:
+        asked = refresh_times(asked, pd.Timedelta(refresh).to_timedelta64())
+    return asked + np.timedelta64(int(lead + delay > pd.Timedelta(0)), "ns")
+
+
 def point_in_time(times: Any, keys: np.ndarray, values: np.ndarray, *, window: Any, lead: Any, delay: Any,
                   refresh: Any = None, engine: str = "pandas") -> Aggregate:
     """Each row's window aggregate as served at its prediction time, from values already available then.
 
     An event's value is available at its time + `delay`; a row is predicted at its time - `lead`
-    (snapped back to the last refresh when `refresh` is given); its window holds the events of
-    its group available in [prediction time - window, prediction time): with no lead and no delay,
-    a row's own label is still not visible to it.
+    (snapped back to the last refresh when `refresh` is given); its window holds the events of its
+    group available in the `window` up to then (`read_times`). A row never sees its own label.
     """
     import pandas as pd
 
-    t = _ns(times)
-    available = t + pd.Timedelta(delay).to_timedelta64()
-    asked = t - pd.Timedelta(lead).to_timedelta64()
-    if refresh is not None:
-        asked = refresh_times(asked, pd.Timedelta(refresh).to_timedelta64())
-    return window_sums(available, keys, values, asked, keys, pd.Timedelta(window), engine=engine)
+    available = _ns(times) + pd.Timedelta(delay).to_timedelta64()
+    return window_sums(available, keys, values, read_times(times, lead, delay, refresh), keys, pd.Timedelta(window),
+                       engine=engine)
 
 
 def naive_calendar(times: Any, keys: np.ndarray, values: np.ndarray, *, window: Any, engine: str = "pandas") -> Aggregate:

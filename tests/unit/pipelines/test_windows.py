@@ -91,7 +91,7 @@ def planted():
 def test_a_planted_future_event_is_never_visible_point_in_time_but_the_naive_join_sees_it(lead: float, delay: float) -> None:
     times, keys, y = planted()
     target = 30  # the row whose features we look at
-    for offset_hours in (-24 * (lead + delay), 0, 5, 48):  # label available at or after the prediction time
+    for offset_hours in (-24 * (lead + delay) + 1, 0, 5, 48):  # label available after the prediction time
         t = times.copy()
         extra_time = times[target] + pd.Timedelta(hours=offset_hours)
         t.loc[len(t)] = extra_time
@@ -113,7 +113,7 @@ def test_an_event_is_visible_once_its_label_is_available_before_the_prediction_t
     later = windows.point_in_time(times, keys, y, window="7D", lead="21D", delay="1D2h")  # arrives at 10:00
     assert later.count[1] == 0
     same = windows.point_in_time(times, keys, y, window="7D", lead="21D", delay="1D1h")  # arrives at 09:00 exactly
-    assert same.count[1] == 0, "what arrives at the moment of the prediction is not yet known"
+    assert same.count[1] == 1, "what arrives at the very moment of the prediction is known"
     naive = windows.naive_calendar(times, keys, y, window="7D")
     assert naive.count[0] == 1 and naive.sum[0] == 1.0, "naively a row always sees its own label"
 
@@ -162,3 +162,21 @@ def test_bad_arguments_are_refused_with_a_message() -> None:
         windows.window_sums(t, [0], [1.0], t, [0], "0h")
     with pytest.raises(ValueError, match="one entry per event"):
         windows.window_sums(t, [0, 1], [1.0], t, [0], "1h")
+
+
+def test_with_neither_lead_nor_delay_a_row_never_sees_its_own_label_or_its_own_moment() -> None:
+    times = pd.Series(pd.to_datetime(["2024-01-01 08:00", "2024-01-01 08:00", "2024-01-01 09:00"]))
+    keys, y = np.zeros(3, dtype=np.int64), np.array([1.0, 1.0, 0.0])
+    agg = windows.point_in_time(times, keys, y, window="1D", lead=0, delay=0)
+    assert agg.count.tolist() == [0, 0, 2]
+    read = windows.read_times(times, 0, 0)
+    assert (read == times.to_numpy()).all()
+    assert (windows.read_times(times, "1h", 0) == (times - pd.Timedelta("1h")).to_numpy() + np.timedelta64(1, "ns")).all()
+
+
+def test_yearly_data_with_a_one_year_label_delay_sees_exactly_the_previous_year() -> None:
+    years = pd.Series(pd.to_datetime(["2015-01-01", "2016-01-01", "2017-01-01", "2018-01-01"]).repeat(2))
+    y = np.array([1, 1, 0, 0, 1, 0, 1, 1], dtype=float)
+    agg = windows.point_in_time(years, np.zeros(8, dtype=np.int64), y, window="365D", lead=0, delay="365D")
+    assert agg.count.tolist() == [0, 0, 2, 2, 2, 2, 2, 2]
+    assert agg.rate[2:].tolist() == [1.0, 1.0, 0.0, 0.0, 0.5, 0.5], "each year sees the year before, leap years too"
