@@ -46,7 +46,11 @@ DERIVATIONS: dict[str, tuple[Any, Any]] = {
 
 
 def time_derived(frame: pd.DataFrame, time_column: str, columns: Sequence[str]) -> dict[str, str]:
-    """The columns that equal a derivation of the time column on every row (column -> derivation name)."""
+    """The columns that equal a derivation of the time column (column -> derivation name).
+
+    Checked on up to about 20,000 rows spread over the frame; a serving path built on a wrong
+    derivation shows up at once in a row-wise comparison.
+    """
     import pandas as pd
 
     def same(rows: pd.DataFrame, c: str, whole: Any) -> bool:
@@ -55,11 +59,12 @@ def time_derived(frame: pd.DataFrame, time_column: str, columns: Sequence[str]) 
             return bool(np.array_equal(a.to_numpy(dtype=float), b.to_numpy(dtype=float)))
         return bool((a.astype(object).astype(str).to_numpy() == b.astype(object).astype(str).to_numpy()).all())
 
-    probe = frame.iloc[:: max(1, len(frame) // 500)]  # a cheap look first, then every row
+    probe = frame.iloc[:: max(1, len(frame) // 500)]  # a cheap look first, then a larger spread of rows
+    spread = frame.iloc[:: max(1, len(frame) // 20_000)]
     out = {}
     for c in columns:
         for name, (whole, _) in DERIVATIONS.items():
-            if same(probe, c, whole) and same(frame, c, whole):
+            if same(probe, c, whole) and same(spread, c, whole):
                 out[c] = name
                 break
     return out

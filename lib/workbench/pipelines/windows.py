@@ -147,9 +147,16 @@ def window_sums(event_time: Any, event_key: np.ndarray, value: np.ndarray, query
         raise ValueError("event_time, event_key and value need one entry per event; query_time and query_key one per query")
     cum = _cumulative(et, event_key, value)
     asof = _asof_duckdb if engine == "duckdb" else _asof_pandas
-    end_s, end_c = asof(cum, qt, query_key)
-    start_s, start_c = asof(cum, qt - w, query_key)
-    return Aggregate(end_s - start_s, end_c - start_c)
+    # each distinct (group, time) is joined once: calendar days and batch refreshes repeat a lot
+    order = np.lexsort((qt, query_key))
+    t_sorted, k_sorted = qt[order], query_key[order]
+    new = np.r_[True, (t_sorted[1:] != t_sorted[:-1]) | (k_sorted[1:] != k_sorted[:-1])] if len(qt) else np.zeros(0, bool)
+    inverse = np.empty(len(qt), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    ut, uk = t_sorted[new], k_sorted[new]
+    end_s, end_c = asof(cum, ut, uk)
+    start_s, start_c = asof(cum, ut - w, uk)
+    return Aggregate((end_s - start_s)[inverse], (end_c - start_c)[inverse])
 
 
 def refresh_times(times: Any, every: Any) -> np.ndarray:
