@@ -114,6 +114,16 @@ def groups_of(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return pd.factorize(pd.MultiIndex.from_frame(df[columns].astype(str)))[0]
 
 
+def saved(flights: tuple[dict, Path], file: str) -> tuple[dict, pd.DataFrame, np.ndarray, tuple[float, float, float]]:
+    """The run's records, one of the score tables it saved, the raw labels of its rows, and (threshold, c_fp, c_fn)."""
+    r, folder = flights
+    spec, _, y = raw_case("flights")
+    c_fp, c_fn = spec["costs"]["false_positive"], spec["costs"]["false_negative"]
+    scores = pd.read_parquet(folder / file)
+    assert (scores["label"].to_numpy() == y[scores["row"]]).all(), "the saved labels are the raw data's"
+    return r, scores, y[scores["row"]], (c_fp / (c_fp + c_fn), c_fp, c_fn)
+
+
 def row_costs(y: np.ndarray, p: np.ndarray, t: float, c_fp: float, c_fn: float) -> np.ndarray:
     flag = p >= t
     return np.where(flag & ~y, c_fp, 0.0) + np.where(~flag & y, c_fn, 0.0)
@@ -143,14 +153,8 @@ def test_splits_and_window_counts_match_an_independent_recount(flights) -> None:
 
 
 def test_saved_scores_reproduce_the_recorded_aucs_costs_and_overstatement(flights) -> None:
-    r, folder = flights
-    spec, _, y = raw_case("flights")
-    c_fp, c_fn = spec["costs"]["false_positive"], spec["costs"]["false_negative"]
-    t = c_fp / (c_fp + c_fn)
-    assert r["threshold"] == pytest.approx(t)
-    test = pd.read_parquet(folder / "test_scores.parquet")
-    assert len(test) == r["n_test"] and (test["label"].to_numpy() == y[test["row"]]).all(), "labels from the raw data"
-    yt = y[test["row"]]
+    r, test, yt, (t, c_fp, c_fn) = saved(flights, "test_scores.parquet")
+    assert r["threshold"] == pytest.approx(t) and len(test) == r["n_test"]
     for option, slug in (("base", "base"), ("naive, offline", "naive_offline"), ("naive, served", "naive_served"),
                          ("point in time", "point_in_time")):
         assert r[f"{slug}_test_roc_auc"] == pytest.approx(roc_auc_score(yt, test[option]), abs=1e-9), option
@@ -169,12 +173,7 @@ def test_saved_scores_reproduce_the_recorded_aucs_costs_and_overstatement(flight
 
 
 def test_the_choices_follow_the_validation_evidence(flights) -> None:
-    r, folder = flights
-    spec, _, y = raw_case("flights")
-    c_fp, c_fn = spec["costs"]["false_positive"], spec["costs"]["false_negative"]
-    t = c_fp / (c_fp + c_fn)
-    valid = pd.read_parquet(folder / "valid_scores.parquet")
-    yv = y[valid["row"]]
+    r, valid, yv, (t, c_fp, c_fn) = saved(flights, "valid_scores.parquet")
     diff = 1000 * (row_costs(yv, valid["point in time"].to_numpy(), t, c_fp, c_fn)
                    - row_costs(yv, valid["base"].to_numpy(), t, c_fp, c_fn))
     assert r["pit_vs_base_valid_cost"] == pytest.approx(diff.mean(), rel=1e-9)
@@ -199,13 +198,9 @@ def test_the_choices_follow_the_validation_evidence(flights) -> None:
 
 
 def test_every_bug_that_changes_a_feature_is_caught_row_wise_and_its_cost_adds_up(flights) -> None:
-    r, folder = flights
-    spec, _, y = raw_case("flights")
-    c_fp, c_fn = spec["costs"]["false_positive"], spec["costs"]["false_negative"]
-    t = c_fp / (c_fp + c_fn)
-    scores = pd.read_parquet(folder / "skew_scores.parquet")
-    assert len(scores) == r["skew_requests"] and (scores["label"].to_numpy() == y[scores["row"]]).all()
-    ys, expected = y[scores["row"]], scores["expected"].to_numpy()
+    r, scores, ys, (t, c_fp, c_fn) = saved(flights, "skew_scores.parquet")
+    assert len(scores) == r["skew_requests"]
+    expected = scores["expected"].to_numpy()
     skew = r["skew"]
     assert set(skew) == {"none (clean)", *BUGS}
     clean = skew["none (clean)"]
