@@ -149,7 +149,7 @@ def test_splits_and_window_counts_match_an_independent_recount(flights) -> None:
         assert r["naive_mean_events"][name] == pytest.approx(naive.mean(), rel=1e-12), name
         assert r["pit_empty_share"][name] == pytest.approx((pit == 0).mean(), rel=1e-12), name
         assert (naive >= 1).all() and naive.mean() > pit.mean(), "the naive window holds the row and its day"
-    assert r["stream_agrees"] and r["stream_rows"] == min(2000, r["n_test"])
+    assert r["stream_agrees"] and r["stream_rows"] == min(2000, r["n_valid"])
 
 
 def test_saved_scores_reproduce_the_recorded_aucs_costs_and_overstatement(flights) -> None:
@@ -199,7 +199,8 @@ def test_the_choices_follow_the_validation_evidence(flights) -> None:
 
 def test_every_bug_that_changes_a_feature_is_caught_row_wise_and_its_cost_adds_up(flights) -> None:
     r, scores, ys, (t, c_fp, c_fn) = saved(flights, "skew_scores.parquet")
-    assert len(scores) == r["skew_requests"]
+    valid = pd.read_parquet(flights[1] / "valid_scores.parquet")["row"].to_numpy()
+    assert len(scores) == r["skew_requests"] and set(scores["row"]) <= set(valid), "served requests are validation rows"
     expected = scores["expected"].to_numpy()
     skew = r["skew"]
     assert set(skew) == {"none (clean)", *BUGS}
@@ -269,7 +270,7 @@ def test_no_choice_looks_at_test_labels(tmp_path: Path) -> None:
     plain, _ = run(tmp_path, "flights", **QUICK)
     shuffled, _ = run(tmp_path, "flights", permute_test_labels=True, **QUICK)
     assert shuffled["decision"]["choice"] == plain["decision"]["choice"]
-    for key in ("features", "pit_vs_base_valid_cost", "pit_vs_base_valid_cost_lo", "pit_vs_base_valid_cost_hi",
+    for key in ("features", "skew", "pit_vs_base_valid_cost", "pit_vs_base_valid_cost_lo", "pit_vs_base_valid_cost_hi",
                 "cadence_valid_cost", "cadence_valid_vs_stream_lo", "cadence_valid_vs_stream_hi", "chosen_cadence",
                 "ship_window_features", "base_valid_roc_auc", "point_in_time_valid_roc_auc"):
         assert shuffled[key] == plain[key], key
