@@ -19,9 +19,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, average_precision_score, confusion_matrix, roc_auc_score
 
-from tests.helpers import REPO, case_with_permuted_test_labels, make_case, raw_case
+from tests.helpers import REPO, case_with_permuted_test_labels, make_case, raw_case, run_with_predictions
 from workbench.runner.notebooks import read_notebook, read_records
-from workbench.runner.run import execute, plan_run
 
 pytestmark = pytest.mark.notebook
 
@@ -32,9 +31,7 @@ TEST_SIZE, VAL_SIZE, AUTO_CAP = 0.25, 0.25, 50_000
 
 
 def run(case: str | Path, runs: Path, **params) -> tuple[dict, pd.DataFrame]:
-    result = execute(plan_run("00_framing", {"case": str(case), **params}, runs_dir=runs))
-    assert result.ok, result.error
-    return result.results, pd.read_parquet(result.run.folder / "predictions.parquet")
+    return run_with_predictions("00_framing", case, runs, **params)
 
 
 @pytest.fixture(scope="module")
