@@ -6,6 +6,8 @@ benchmarks use the same ones without importing tests.
 
 from __future__ import annotations
 
+import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,8 @@ from workbench.cases.synthetic import make_case
 from workbench.runner.hygiene import write_notebook as _write
 from workbench.runner.notebooks import new_notebook
 
-__all__ = ["REPO", "edit_yaml", "finished_runs", "make_case", "raw_case", "write_notebook"]
+__all__ = ["REPO", "case_with_permuted_test_labels", "edit_yaml", "finished_runs", "make_case", "raw_case",
+           "run_with_predictions", "write_notebook"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -54,3 +57,36 @@ def finished_runs(runs: Path, notebook: str = "*") -> list[Path]:
     (hidden, named .tmp-...) nor failed attempts kept under failures/."""
     return sorted(p.parent for p in runs.glob(f"{notebook}/*/results.json")
                   if not p.parent.name.startswith(".") and p.parent.parent.name != "failures")
+
+
+def case_with_permuted_test_labels(case_id: str, folder: Path, *, test_size: float = 0.25, seed: int = 0) -> Path:
+    """A copy of a bundled case with a time column whose test rows (the latest `test_size` of rows, as a
+    time split holds them out) have their labels shuffled among themselves; returns the copy's folder.
+
+    Training and validation rows are untouched, so a decision made on them must come out the same,
+    while every number measured on test rows changes.
+    """
+    spec, df, _ = raw_case(case_id)
+    times = df[spec["time_column"]].to_numpy()
+    n_test = math.ceil(test_size * len(df))
+    test = np.flatnonzero(times >= np.sort(times)[len(df) - n_test])
+    labels = df[spec["target"]].to_numpy().copy()
+    labels[test] = labels[np.random.default_rng(seed).permutation(test)]
+    df[spec["target"]] = labels
+    folder = Path(folder) / case_id
+    folder.mkdir(parents=True)
+    for code in (REPO / "casestudies" / case_id).glob("*.py"):
+        shutil.copy(code, folder / code.name)  # hooks the case brings (e.g. labelling.py)
+    df.to_parquet(folder / spec["data"], index=False)
+    spec.pop("sha256", None)
+    (folder / "case.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    return folder
+
+
+def run_with_predictions(notebook: str, case: str | Path, runs: Path, **params: object) -> tuple[dict, pd.DataFrame]:
+    """Execute a notebook under `workbench run`'s machinery: (its recorded results, the predictions.parquet it saved)."""
+    from workbench.runner.run import execute, plan_run
+
+    result = execute(plan_run(notebook, {"case": str(case), **params}, runs_dir=runs))
+    assert result.ok, result.error
+    return result.results, pd.read_parquet(result.run.folder / "predictions.parquet")

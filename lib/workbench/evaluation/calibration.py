@@ -15,7 +15,9 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CALIBRATIONS", "expected_calibration_error", "fit_calibrator", "reliability_bins"]
+    from workbench.modelling.intervals import Interval
+
+__all__ = ["CALIBRATIONS", "ece_interval", "expected_calibration_error", "fit_calibrator", "reliability_bins"]
 
 CALIBRATIONS = ("none", "sigmoid", "isotonic")
 _EPS = 1e-6
@@ -57,6 +59,32 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -
     bins = reliability_bins(y, p, n_bins)
     n = bins["count"].sum()
     return float(np.sum(bins["count"] / n * np.abs(bins["observed_rate"] - bins["mean_predicted"])))
+
+
+def ece_interval(y: np.ndarray, p: np.ndarray, p_other: np.ndarray | None = None, *, n_bins: int = 10,
+                 n_boot: int = 1000, level: float = 0.9, seed: int = 0) -> Interval:
+    """The ECE of p with a percentile bootstrap interval over rows; with p_other, the paired
+    difference ECE(p) - ECE(p_other) on the same resampled rows.
+
+    Per bin, count x |observed rate - mean prediction| is |sum of (y - p)|, so a resample's ECE is
+    the sum over bins of |sum of (y - p)| divided by the number of rows.
+    """
+    from workbench.modelling.intervals import bootstrap_rows
+
+    y = np.asarray(y, dtype=float)
+    arms = [np.asarray(q, dtype=float) for q in ([p] if p_other is None else [p, p_other])]
+    if any(len(q) != len(y) for q in arms):
+        raise ValueError("y and the probabilities must have one entry per row")
+    bins = [_bin_index(q, n_bins) for q in arms]
+    gaps = [y - q for q in arms]
+
+    def ece(rows: np.ndarray, k: int) -> float:
+        return float(np.abs(np.bincount(bins[k][rows], weights=gaps[k][rows], minlength=n_bins)).sum() / len(rows))
+
+    def statistic(rows: np.ndarray) -> float:
+        return ece(rows, 0) - (ece(rows, 1) if len(arms) == 2 else 0.0)
+
+    return bootstrap_rows(len(y), statistic, n_boot=n_boot, level=level, seed=seed)
 
 
 def fit_calibrator(score: np.ndarray, y: np.ndarray, method: str) -> Callable[[np.ndarray], np.ndarray]:

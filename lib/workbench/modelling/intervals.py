@@ -11,12 +11,13 @@ one implementation of each interval the notebooks use:
 - `repeats_interval`: a t interval over repeats (seeds, splits, windows).
 
 Every function returns an `Interval` (value, lo, hi, level, method); `distinguishable` says whether
-an interval of a difference excludes zero.
+an interval of a difference excludes zero, and `simplest_indistinct` applies the rule that the
+simpler option wins when the evidence cannot tell options apart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,7 @@ __all__ = [
     "paired_cost_difference",
     "proportion_interval",
     "repeats_interval",
+    "simplest_indistinct",
 ]
 
 
@@ -48,6 +50,15 @@ class Interval:
     def text(self, fmt: str = ",.4g") -> str:
         """'value [lo, hi]' with a format spec, and the level, e.g. '12.3 [10.1, 14.2] (90%)'."""
         return f"{self.value:{fmt}} [{self.lo:{fmt}}, {self.hi:{fmt}}] ({self.level:.0%})"
+
+    def rounded(self) -> str:
+        """'value [lo, hi] (90%)' with as many decimals as the interval's width needs: '12,987 [-754, 26,570]
+        (90%)' for a wide one, '0.00030 [0.00001, 0.00058] (90%)' for a narrow one."""
+        width = self.hi - self.lo
+        if not (np.isfinite(width) and width > 0):
+            return self.text()
+        decimals = int(np.clip(1 - np.floor(np.log10(width)), 0, 8))
+        return self.text(f",.{decimals}f")
 
     def excludes(self, x: float = 0.0) -> bool:
         """Whether x lies outside the interval."""
@@ -151,3 +162,14 @@ def repeats_interval(values: np.ndarray, *, level: float = 0.9) -> Interval:
 def distinguishable(difference: Interval, at: float = 0.0) -> bool:
     """Whether an interval of a difference excludes `at` (0: the options differ at this level)."""
     return difference.excludes(at)
+
+
+def simplest_indistinct(order: Sequence[str], best: str, gaps: Mapping[str, Interval]) -> str:
+    """The first option in `order` (simplest first) that is `best` or whose interval of (its cost minus
+    the best's) reaches 0 or below: the simplest option not distinguishably worse than the best."""
+    if best not in order:
+        raise ValueError(f"best option {best!r} is not one of {list(order)}")
+    for option in order:
+        if option == best or gaps[option].lo <= 0:
+            return option
+    return best  # unreachable: best is in order

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.calibration import calibration_curve
 
-from workbench.evaluation.calibration import expected_calibration_error, fit_calibrator, reliability_bins
+from workbench.evaluation.calibration import ece_interval, expected_calibration_error, fit_calibrator, reliability_bins
 
 
 def test_ece_of_a_case_worked_by_hand() -> None:
@@ -74,3 +74,25 @@ def test_no_calibration_is_the_identity_and_unknown_methods_are_refused() -> Non
     assert np.array_equal(fit_calibrator(s, np.array([0, 1]), "none")(s), s)
     with pytest.raises(ValueError, match="isotonic"):
         fit_calibrator(s, np.array([0, 1]), "beta")
+
+
+def test_the_ece_interval_is_a_row_bootstrap_of_the_ece_and_of_a_paired_difference() -> None:
+    rng = np.random.default_rng(8)
+    p = rng.beta(1, 4, size=1500)
+    y = (rng.random(p.size) < p).astype(int)
+    q = np.sqrt(p)  # over-confident
+    one = ece_interval(y, q, n_boot=400, seed=2)
+    assert one.value == pytest.approx(expected_calibration_error(y, q), abs=1e-12)
+    pair = ece_interval(y, q, p, n_boot=400, seed=2)
+    assert pair.value == pytest.approx(expected_calibration_error(y, q) - expected_calibration_error(y, p), abs=1e-12)
+    # the same resamples through the slow, independent route (reliability bins per resample)
+    r = np.random.default_rng(2)
+    ref = []
+    for _ in range(400):
+        i = r.integers(0, y.size, y.size)
+        ref.append(expected_calibration_error(y[i], q[i]) - expected_calibration_error(y[i], p[i]))
+    lo, hi = np.quantile(ref, [0.05, 0.95])
+    assert pair.lo == pytest.approx(lo, abs=1e-12) and pair.hi == pytest.approx(hi, abs=1e-12)
+    assert pair.lo > 0, "the over-confident probabilities are distinguishably worse calibrated"
+    with pytest.raises(ValueError, match="one entry per row"):
+        ece_interval(y, q[:-1])

@@ -15,6 +15,7 @@ from workbench.modelling.intervals import (
     paired_cost_difference,
     proportion_interval,
     repeats_interval,
+    simplest_indistinct,
 )
 
 
@@ -82,3 +83,23 @@ def test_intervals_read_and_refuse_nonsense() -> None:
         proportion_interval(3, 2)
     with pytest.raises(ValueError, match="finite"):
         mean_interval(np.array([1.0, np.nan]))
+
+
+def test_the_simplest_option_not_distinguishably_worse_than_the_best_wins() -> None:
+    def gap(lo: float, hi: float) -> Interval:
+        return Interval((lo + hi) / 2, lo, hi, 0.9, "test")
+
+    order = ["none", "sigmoid", "isotonic"]
+    assert simplest_indistinct(order, "isotonic", {"none": gap(0.1, 0.3), "sigmoid": gap(-0.01, 0.02)}) == "sigmoid"
+    assert simplest_indistinct(order, "isotonic", {"none": gap(0.1, 0.3), "sigmoid": gap(0.01, 0.02)}) == "isotonic"
+    assert simplest_indistinct(order, "sigmoid", {"none": gap(0.0, 0.3), "isotonic": gap(0.2, 0.3)}) == "none"
+    assert simplest_indistinct(order, "none", {}) == "none"
+    with pytest.raises(ValueError, match="not one of"):
+        simplest_indistinct(order, "platt", {})
+
+
+def test_rounded_text_shows_as_many_decimals_as_the_width_needs() -> None:
+    assert Interval(12987.2, -754.4, 26570.1, 0.9, "x").rounded() == "12,987 [-754, 26,570] (90%)"
+    assert Interval(0.0003, 0.00001, 0.00058, 0.9, "x").rounded() == "0.00030 [0.00001, 0.00058] (90%)"
+    assert Interval(5.6, -3.8, 14.9, 0.9, "x").rounded() == "6 [-4, 15] (90%)"
+    assert Interval(0.0, 0.0, 0.0, 0.9, "x").rounded() == "0 [0, 0] (90%)"
