@@ -81,3 +81,15 @@ def test_an_interrupted_run_is_not_finished(runs: Path) -> None:
     run.folder.mkdir(parents=True)
     (run.folder / "notebook.ipynb").write_text("{}")
     assert not is_finished(run)
+
+
+@pytest.mark.notebook
+def test_a_case_folder_named_like_its_id_in_the_working_folder_runs(tmp_path: Path, runs: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.helpers import make_case
+
+    make_case(tmp_path / "work" / "mine", notebooks=["98_echo"])
+    monkeypatch.chdir(tmp_path / "work")
+    run = plan_run("98_echo", {"case": "mine"})
+    assert run.params["case"] == str((tmp_path / "work" / "mine").resolve()), "the kernel runs elsewhere"
+    assert execute(run).ok

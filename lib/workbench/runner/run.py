@@ -123,8 +123,11 @@ def plan_run(notebook: str | Path, request: dict[str, Any], *, runs_dir: Path | 
     reasons += unmet_needs(declared, params, lambda fact: has_fact(case, fact))
     if reasons:
         raise ParameterError(nb_path.name, reasons)
-    # A case given as a folder path must still resolve from inside the run folder.
-    if params["case"] != case.id:
+    # A case given as a folder (even one named like its id, `--case mycase` in its parent folder) must
+    # still resolve from inside the run folder, where the kernel runs: pass its absolute path.
+    found_by_id = any((d / case.id / "case.yaml").is_file() and (d / case.id).resolve() == case.folder
+                      for d in paths.case_dirs())
+    if params["case"] != case.id or not found_by_id:
         params["case"] = str(case.folder)
     canonical = json.dumps(params, sort_keys=True, separators=(",", ":"))
     nb_bytes = nb_path.read_bytes()
