@@ -75,6 +75,7 @@ class Param:
             parts.append("or None")
         if self.auto:
             parts.append('or "auto"')
+        parts += [f"{v!r} needs the case's {fact}" for v, fact in self.needs]
         return "; ".join(parts) or "any " + (f"list of {self.item_type}" if self.item_type else self.type)
 
 
