@@ -75,9 +75,10 @@ def applicable_notebooks(case: Case, notebooks: list[Path] | None = None) -> lis
     out = []
     for nb in notebooks if notebooks is not None else list_notebooks():
         needs = applicability(read_notebook(nb), nb.name)
-        reasons = why_not(case, needs, nb.stem)
+        reasons = why_not(case, needs, nb.stem)  # what the case lacks comes first: it says what to add
         if not case.supports(nb.stem):
-            reasons.insert(0, f"case '{case.id}' lists the notebooks it supports in case.yaml, and not {nb.stem}")
+            reasons.append(f"case '{case.id}' lists the notebooks it supports in case.yaml (`notebooks:`), "
+                           f"and not {nb.stem}")
         out.append(Applicable(nb, needs, reasons))
     return out
 
