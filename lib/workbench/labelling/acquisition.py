@@ -62,13 +62,24 @@ def fit_score(X: Any, y: np.ndarray, X_eval: Any, *, soft: bool = False) -> np.n
     return fit(X, y, soft=soft)(X_eval)
 
 
+def _scores(model: Callable[[Any], np.ndarray], X_test: Any, y_test: np.ndarray,
+            validation: tuple[Any, np.ndarray] | None) -> dict[str, float]:
+    """ROC-AUC of a fitted model on the test rows (quality) and, when given, the validation rows (val_quality)."""
+    out = {"quality": roc_auc(y_test, model(X_test))}
+    if validation is not None:
+        out["val_quality"] = roc_auc(validation[1], model(validation[0]))
+    return out
+
+
 def hand_label_curve(X: Any, label_sets: Sequence[np.ndarray], X_test: Any, y_test: np.ndarray,
-                     sizes: Sequence[int], *, seed: int = 0) -> pd.DataFrame:
+                     sizes: Sequence[int], *, seed: int = 0,
+                     validation: tuple[Any, np.ndarray] | None = None) -> pd.DataFrame:
     """Test ROC-AUC after training on N randomly chosen labelled rows, for each N and each labelling.
 
     `label_sets` holds one labelling of all rows of X per repeat (the true labels, or a noisy
     copy); repeat r draws its rows from one random order (seed + r), so larger N extend smaller ones.
-    Returns a frame with columns n_labels, repeat, quality.
+    Returns a frame with columns n_labels, repeat, quality (and val_quality: the ROC-AUC on
+    `validation` = (X_val, y_val), the rows that choose between strategies, when given).
     """
     import pandas as pd
 
@@ -77,8 +88,8 @@ def hand_label_curve(X: Any, label_sets: Sequence[np.ndarray], X_test: Any, y_te
         order = np.random.default_rng(seed + r).permutation(X.shape[0])
         for n in sizes:
             take = order[:n]
-            rows.append({"n_labels": int(n), "repeat": r,
-                         "quality": roc_auc(y_test, fit_score(X[take], labels[take], X_test))})
+            model = fit(X[take], labels[take])
+            rows.append({"n_labels": int(n), "repeat": r, **_scores(model, X_test, y_test, validation)})
     return pd.DataFrame(rows)
 
 
@@ -117,12 +128,14 @@ def query(strategy: str, probs: np.ndarray, candidates: np.ndarray, k: int, rng:
 
 
 def active_learning(X: Any, labels: np.ndarray, X_test: Any, y_test: np.ndarray, *, strategy: str,
-                    initial: int, budget: int, rounds: int, seed: int = 0, threshold: float = 0.5) -> pd.DataFrame:
+                    initial: int, budget: int, rounds: int, seed: int = 0, threshold: float = 0.5,
+                    validation: tuple[Any, np.ndarray] | None = None) -> pd.DataFrame:
     """Label `initial` random rows, then `rounds` batches chosen by `strategy`, up to `budget` labels.
 
     The initial draw continues one row at a time until both classes are seen (those rows count
-    against the budget). After each batch the classifier is refitted and scored on the test rows.
-    Returns a frame with columns n_labels, quality; the same seed gives every strategy the same start.
+    against the budget). After each batch the classifier is refitted and scored on the test rows
+    (and on `validation` = (X_val, y_val) when given). Returns a frame with columns n_labels,
+    quality (and val_quality); the same seed gives every strategy the same start.
     """
     import pandas as pd
 
@@ -145,7 +158,7 @@ def active_learning(X: Any, labels: np.ndarray, X_test: Any, y_test: np.ndarray,
     while True:
         idx = np.flatnonzero(chosen)
         model = fit(X[idx], labels[idx])
-        rows.append({"n_labels": int(chosen.sum()), "quality": roc_auc(y_test, model(X_test))})
+        rows.append({"n_labels": int(chosen.sum()), **_scores(model, X_test, y_test, validation)})
         room = budget - int(chosen.sum())
         if room <= 0:
             break

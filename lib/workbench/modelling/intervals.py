@@ -11,12 +11,13 @@ one implementation of each interval the notebooks use:
 - `repeats_interval`: a t interval over repeats (seeds, splits, windows).
 
 Every function returns an `Interval` (value, lo, hi, level, method); `distinguishable` says whether
-an interval of a difference excludes zero.
+an interval of a difference excludes zero, and `simplest_indistinct` applies the rule that the
+simpler option wins when the evidence cannot tell options apart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,7 @@ __all__ = [
     "paired_cost_difference",
     "proportion_interval",
     "repeats_interval",
+    "simplest_indistinct",
 ]
 
 
@@ -151,3 +153,14 @@ def repeats_interval(values: np.ndarray, *, level: float = 0.9) -> Interval:
 def distinguishable(difference: Interval, at: float = 0.0) -> bool:
     """Whether an interval of a difference excludes `at` (0: the options differ at this level)."""
     return difference.excludes(at)
+
+
+def simplest_indistinct(order: Sequence[str], best: str, gaps: Mapping[str, Interval]) -> str:
+    """The first option in `order` (simplest first) that is `best` or whose interval of (its cost minus
+    the best's) reaches 0 or below: the simplest option not distinguishably worse than the best."""
+    if best not in order:
+        raise ValueError(f"best option {best!r} is not one of {list(order)}")
+    for option in order:
+        if option == best or gaps[option].lo <= 0:
+            return option
+    return best  # unreachable: best is in order
