@@ -247,7 +247,7 @@ def test_test_labels_play_no_part_in_the_choice(runs, tmp_path: Path) -> None:
     (folder / "case.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     shutil.copy(REPO / "casestudies" / "flights" / "labelling.py", folder)  # the same expert rules
     permuted, _, _ = execute_run({**RUNS["flights"], "case": str(folder)}, tmp_path / "runs")
-    judged = {"full_label_quality", "weak_quality", "hand_label_quality", "noisy_quality", "cleaned_quality",
+    judged = {"full_label_quality", "weak_quality", "noisy_quality", "cleaned_quality",
               "active_quality", "random_quality", "active_quality_by_seed", "random_quality_by_seed", "decision"}
     judged |= {f"{k}{s}" for k in ("active_minus_random_test", "weak_minus_random_test") for s in ("", "_lo", "_hi")}
     assert set(permuted) == set(r)

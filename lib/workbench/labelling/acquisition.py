@@ -62,24 +62,14 @@ def fit_score(X: Any, y: np.ndarray, X_eval: Any, *, soft: bool = False) -> np.n
     return fit(X, y, soft=soft)(X_eval)
 
 
-def _scores(model: Callable[[Any], np.ndarray], X_test: Any, y_test: np.ndarray,
-            validation: tuple[Any, np.ndarray] | None) -> dict[str, float]:
-    """ROC-AUC of a fitted model on the test rows (quality) and, when given, the validation rows (val_quality)."""
-    out = {"quality": roc_auc(y_test, model(X_test))}
-    if validation is not None:
-        out["val_quality"] = roc_auc(validation[1], model(validation[0]))
-    return out
-
-
 def hand_label_curve(X: Any, label_sets: Sequence[np.ndarray], X_test: Any, y_test: np.ndarray,
-                     sizes: Sequence[int], *, seed: int = 0,
-                     validation: tuple[Any, np.ndarray] | None = None) -> pd.DataFrame:
+                     sizes: Sequence[int], *, seed: int = 0) -> pd.DataFrame:
     """Test ROC-AUC after training on N randomly chosen labelled rows, for each N and each labelling.
 
     `label_sets` holds one labelling of all rows of X per repeat (the true labels, or a noisy
     copy); repeat r draws its rows from one random order (seed + r), so larger N extend smaller ones.
-    Returns a frame with columns n_labels, repeat, quality (and val_quality: the ROC-AUC on
-    `validation` = (X_val, y_val), the rows that choose between strategies, when given).
+    Returns a frame with columns n_labels, repeat, quality. (Pass validation rows as the test rows
+    to read the curve where a choice is made.)
     """
     import pandas as pd
 
@@ -88,8 +78,8 @@ def hand_label_curve(X: Any, label_sets: Sequence[np.ndarray], X_test: Any, y_te
         order = np.random.default_rng(seed + r).permutation(X.shape[0])
         for n in sizes:
             take = order[:n]
-            model = fit(X[take], labels[take])
-            rows.append({"n_labels": int(n), "repeat": r, **_scores(model, X_test, y_test, validation)})
+            rows.append({"n_labels": int(n), "repeat": r,
+                         "quality": roc_auc(y_test, fit_score(X[take], labels[take], X_test))})
     return pd.DataFrame(rows)
 
 
@@ -129,13 +119,14 @@ def query(strategy: str, probs: np.ndarray, candidates: np.ndarray, k: int, rng:
 
 def active_learning(X: Any, labels: np.ndarray, X_test: Any, y_test: np.ndarray, *, strategy: str,
                     initial: int, budget: int, rounds: int, seed: int = 0, threshold: float = 0.5,
-                    validation: tuple[Any, np.ndarray] | None = None) -> pd.DataFrame:
+                    validation: tuple[Any, np.ndarray] | None = None, test_at_budget_only: bool = False) -> pd.DataFrame:
     """Label `initial` random rows, then `rounds` batches chosen by `strategy`, up to `budget` labels.
 
     The initial draw continues one row at a time until both classes are seen (those rows count
     against the budget). After each batch the classifier is refitted and scored on the test rows
-    (and on `validation` = (X_val, y_val) when given). Returns a frame with columns n_labels,
-    quality (and val_quality); the same seed gives every strategy the same start.
+    (with test_at_budget_only, only once the budget is spent: NaN before) and on `validation` =
+    (X_val, y_val) when given. Returns a frame with columns n_labels, quality (and val_quality);
+    the same seed gives every strategy the same start.
     """
     import pandas as pd
 
@@ -158,8 +149,12 @@ def active_learning(X: Any, labels: np.ndarray, X_test: Any, y_test: np.ndarray,
     while True:
         idx = np.flatnonzero(chosen)
         model = fit(X[idx], labels[idx])
-        rows.append({"n_labels": int(chosen.sum()), **_scores(model, X_test, y_test, validation)})
         room = budget - int(chosen.sum())
+        row = {"n_labels": int(chosen.sum()),
+               "quality": roc_auc(y_test, model(X_test)) if room <= 0 or not test_at_budget_only else float("nan")}
+        if validation is not None:
+            row["val_quality"] = roc_auc(validation[1], model(validation[0]))
+        rows.append(row)
         if room <= 0:
             break
         probs = model(X) if strategy != "random" else np.zeros(n)
