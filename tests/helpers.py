@@ -18,8 +18,8 @@ from workbench.cases.synthetic import make_case
 from workbench.runner.hygiene import write_notebook as _write
 from workbench.runner.notebooks import new_notebook
 
-__all__ = ["REPO", "case_with_permuted_test_labels", "edit_yaml", "finished_runs", "make_case", "raw_case",
-           "run_with_predictions", "write_notebook"]
+__all__ = ["REPO", "at_declared_minimum", "case_with_permuted_test_labels", "edit_yaml", "finished_runs", "make_case",
+           "raw_case", "run_with_predictions", "write_notebook"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -90,3 +90,18 @@ def run_with_predictions(notebook: str, case: str | Path, runs: Path, **params: 
     result = execute(plan_run(notebook, {"case": str(case), **params}, runs_dir=runs))
     assert result.ok, result.error
     return result.results, pd.read_parquet(result.run.folder / "predictions.parquet")
+
+
+def at_declared_minimum(notebook: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A feature x and labels for exactly the notebook's declared min_rows rows, min_class_rows of them positive.
+
+    x carries signal (a positive's x tends to be high); the metadata is read from the .ipynb, not the library.
+    """
+    import json
+
+    meta = json.loads((REPO / "notebooks" / f"{notebook}.ipynb").read_text())["metadata"]["workbench"]
+    n, rare = meta["min_rows"], meta["min_class_rows"]
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    score = x + rng.normal(size=n)
+    return x, score >= np.sort(score)[-rare]

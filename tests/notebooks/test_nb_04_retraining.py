@@ -1,11 +1,16 @@
 """Notebook 04_retraining: execute it and check what it recorded.
 
-Counts, rows read and costs are recomputed here from the raw parquet file with pandas, not
-through the workbench library, so a bug in the replay engine cannot confirm itself.
+Counts, windows, costs, choices and intervals are recomputed here from the raw parquet files and
+the per-day costs the notebook saves (`daily_costs.parquet`) with pandas and numpy, not through the
+workbench library, so a bug in the replay engine cannot confirm itself. A synthetic case whose label
+is a known square wave in time lets every prediction be derived by hand: a model can only repeat the
+label of the last day whose label had arrived when the prediction was made.
 """
 
 from __future__ import annotations
 
+import ast
+import json
 import math
 import subprocess
 import sys
@@ -16,15 +21,52 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.helpers import REPO, make_case
+from tests.helpers import REPO, at_declared_minimum, make_case
+from workbench.errors import ParameterError
+from workbench.fileio import sha256_file
 from workbench.runner.notebooks import read_notebook, read_records
 from workbench.runner.run import execute, plan_run
 
 pytestmark = pytest.mark.notebook
 
 NOTEBOOK = "04_retraining"
-HOURLY = {"warmup_days": 14, "window_days": 10, "cadences": [1, 7, 0], "compare_cadence": 7,
-          "freshness_ages": [0, 7, 21], "rows_per_day": 0, "trees": 10}
+DAYS, PER_DAY, BLOCK, LEAD, DELAY = 120, 48, 10, 5, 1  # the square-wave case
+BLOCKS = {"window_days": 20, "freshness_ages": [0, 7, 14], "cadences": [1, 7, 30, 0]}
+COSTLY = 100_000.0  # a training run 1,000 times the case's price
+
+
+def defaults() -> dict:
+    """The notebook's default parameters, read from its parameters cell with ast (not the library)."""
+    nb = json.loads((REPO / "notebooks" / f"{NOTEBOOK}.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse("".join(cell["source"])).body}
+
+
+def write_case(folder: Path, df: pd.DataFrame, spec: dict) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    df.to_parquet(folder / "data.parquet", index=False)
+    spec = {**spec, "id": folder.name, "data": "data.parquet", "sha256": sha256_file(folder / "data.parquet"),
+            "notebooks": [NOTEBOOK]}
+    (folder / "case.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    return folder
+
+
+def square_wave(day: np.ndarray) -> np.ndarray:
+    return (np.asarray(day) // BLOCK) % 2
+
+
+def blocks_case(folder: Path) -> Path:
+    """PER_DAY rows a day over DAYS days; the label is 1 in every other block of BLOCK days; the only feature is the day."""
+    day = np.repeat(np.arange(DAYS), PER_DAY)
+    when = (pd.Timestamp("2024-01-01") + pd.to_timedelta(day, unit="D")
+            + pd.to_timedelta(np.tile(np.arange(PER_DAY) * (86_400 // PER_DAY), DAYS), unit="s"))
+    df = pd.DataFrame({"when": when, "dayno": day.astype(float),
+                       "label": np.where(square_wave(day) == 1, "yes", "no")})
+    return write_case(folder, df, {
+        "title": "Square wave", "question": "Is it yes?", "task": "binary", "target": "label", "positive_class": "yes",
+        "time_column": "when", "features": {"dayno": "numeric"}, "identifiers": [], "sensitive": [],
+        "text_column": None, "leaky": [], "costs": {"unit": "USD", "false_positive": 1, "false_negative": 4, "retrain": 2},
+        "label_delay_days": DELAY, "prediction_lead_days": LEAD, "slices": []})
 
 
 def raw_flights() -> tuple[dict, pd.DataFrame]:
@@ -33,122 +75,252 @@ def raw_flights() -> tuple[dict, pd.DataFrame]:
     return spec, pd.read_parquet(folder / spec["data"])
 
 
-def defaults() -> dict:
-    """The notebook's default parameters, read from its parameters cell with ast (not the library)."""
-    import ast
-    import json
-
-    nb = json.loads((REPO / "notebooks" / f"{NOTEBOOK}.ipynb").read_text())
-    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
-    tree = ast.parse("".join(cell["source"]))
-    return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body}
+def run(params: dict, runs_dir: Path) -> tuple[dict, pd.DataFrame]:
+    result = execute(plan_run(NOTEBOOK, params, runs_dir=runs_dir))
+    assert result.ok, result.error
+    return result.results, pd.read_parquet(result.run.folder / "daily_costs.parquet")
 
 
 @pytest.fixture(scope="module")
-def hourly(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    """A run on a small synthetic case with a time column (hourly rows over 60 days)."""
-    tmp = tmp_path_factory.mktemp("hourly")
-    folder = make_case(tmp / "cases" / "hourly", n=24 * 60, notebooks=[NOTEBOOK])
-    result = execute(plan_run(NOTEBOOK, {"case": str(folder), **HOURLY}, runs_dir=tmp / "runs"))
-    assert result.ok, result.error
-    return folder, result.results
+def blocks(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, pd.DataFrame]:
+    tmp = tmp_path_factory.mktemp("blocks")
+    folder = blocks_case(tmp / "cases" / "blocks")
+    return (folder, *run({"case": str(folder), **BLOCKS}, tmp / "runs"))
 
 
 @pytest.fixture(scope="module")
-def flights(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    result = execute(plan_run(NOTEBOOK, {"case": "flights"}, runs_dir=tmp_path_factory.mktemp("runs")))
-    assert result.ok, result.error
-    return result.results
+def flights(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, pd.DataFrame]:
+    return run({"case": "flights"}, tmp_path_factory.mktemp("runs"))
 
 
-def test_fresher_models_are_at_least_as_good_on_the_same_test_period(flights) -> None:
-    r = flights
-    ages, cost, auc = r["freshness_ages"], r["freshness_cost_per_1000"], r["freshness_roc_auc"]
-    assert ages == sorted(defaults()["freshness_ages"])
-    assert cost[0] <= cost[-1] and auc[0] >= auc[-1], "the freshest model is at least as good as the oldest"
-    assert cost[0] == min(cost[:-1]), "and at least as good as every other age"
+@pytest.fixture(scope="module")
+def costly(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, pd.DataFrame]:
+    return run({"case": "flights", "train_cost": COSTLY}, tmp_path_factory.mktemp("runs"))
 
 
-def test_retraining_more_often_is_not_worse_than_never_retraining(flights) -> None:
-    r = flights
-    cost = dict(zip(r["cadences"], r["cadence_cost_per_1000"]))
-    assert 0 in cost
-    assert all(cost[k] <= cost[0] for k in cost if k), cost
-    assert cost[min(k for k in cost if k)] <= cost[0]
+@pytest.fixture(scope="module")
+def permuted(tmp_path_factory: pytest.TempPathFactory, flights) -> dict:
+    """Flights with the labels of the held-out days shuffled among themselves."""
+    r, _ = flights
+    spec, df = raw_flights()
+    held = (df["sched_dep"] >= pd.Timestamp(r["held_out_from"])).to_numpy()
+    df = df.copy()
+    df.loc[held, "delayed"] = np.random.default_rng(1).permutation(df.loc[held, "delayed"].to_numpy())
+    tmp = tmp_path_factory.mktemp("permuted")
+    folder = write_case(tmp / "cases" / "flights_permuted", df, spec)
+    return run({"case": str(folder)}, tmp / "runs")[0]
 
 
-def test_stateful_updates_read_fewer_rows_than_stateless_retraining(flights) -> None:
-    assert flights["stateful_rows_per_update"] < flights["stateless_rows_per_update"]
-    assert flights["stateful_final_trees"] > defaults()["trees"], "the warm model grows"
+def day_costs(saved: pd.DataFrame, experiment: str, **where) -> pd.DataFrame:
+    mask = saved["experiment"] == experiment
+    for col, value in where.items():
+        mask &= saved[col] == value
+    return saved[mask].set_index("date")
 
 
-def test_counts_and_rows_read_match_the_raw_data(flights) -> None:
-    r, p = flights, defaults()
-    _, df = raw_flights()
+def test_every_prediction_uses_only_labels_that_had_arrived_when_it_was_made(blocks) -> None:
+    _, r, saved = blocks
+    gap, window = DELAY, BLOCKS["window_days"]
+    first = window + LEAD + gap - 1  # warm-up = the window; the first model trained on it
+    assert r["first_predicted_day"] == f"{pd.Timestamp('2024-01-01') + pd.Timedelta(days=first):%Y-%m-%d}"
+    assert (r["prediction_lead_days"], r["compare_lead_days"], r["label_gap_days"]) == (LEAD, 0, DELAY)
+
+    def expected_cost(day: int, last_trained: int) -> float:
+        # a model of the day number can only repeat the label of the last day it trained on
+        pred, truth = square_wave(last_trained), square_wave(day)
+        return PER_DAY * (1.0 if pred > truth else 4.0 if pred < truth else 0.0)
+
+    for at in (LEAD, 0):
+        for k in BLOCKS["cadences"]:
+            deploy = [first] if k == 0 else list(range(first, DAYS, k))
+            got = day_costs(saved, "cadence", lead_days=at, cadence_days=k)["cost"]
+            assert len(got) == DAYS - first
+            for day in range(first, DAYS):
+                last = max(d for d in deploy if d <= day) - at - gap
+                assert got.iloc[day - first] == expected_cost(day, last), (at, k, day)
+    fresh_from = (pd.Timestamp(r["freshness_test_from"]) - pd.Timestamp("2024-01-01")).days
+    held_out = (pd.Timestamp(r["held_out_from"]) - pd.Timestamp("2024-01-01")).days
+    for at in (LEAD, 0):
+        for age in BLOCKS["freshness_ages"]:
+            got = day_costs(saved, "freshness", lead_days=at, age_days=age)["cost"]
+            assert len(got) == held_out - fresh_from
+            for day in range(fresh_from, held_out):
+                week = fresh_from + 7 * ((day - fresh_from) // 7)
+                assert got.iloc[day - fresh_from] == expected_cost(day, week - at - gap - age), (at, age, day)
+
+
+def test_the_days_choose_and_the_held_out_days_judge_as_laid_out(flights) -> None:
+    r, saved = flights
+    spec, df = raw_flights()
+    p = defaults()
     date = df["sched_dep"].dt.normalize()
     day = (date - date.min()).dt.days.to_numpy()
     n_days = int(day.max()) + 1
+    lead, gap, window = spec["prediction_lead_days"], max(1, math.ceil(spec["label_delay_days"])), p["window_days"]
+    first = window + lead + gap - 1
+    held_out = n_days - round((n_days - first) / 4)
+    assert (r["n_rows"], r["n_days"], r["prediction_lead_days"]) == (len(df), n_days, lead)
+    assert r["first_predicted_day"] == f"{date.min() + pd.Timedelta(days=first):%Y-%m-%d}"
+    assert r["held_out_from"] == f"{date.min() + pd.Timedelta(days=held_out):%Y-%m-%d}"
     per_day = np.bincount(day, minlength=n_days)
-    sampled = np.minimum(per_day, p["rows_per_day"])
-    warmup, window = p["warmup_days"], p["window_days"]
-    assert (r["n_rows"], r["n_days"]) == (len(df), n_days)
-    assert r["n_predicted"] == int(np.sum(day >= warmup))
-    monthly = df.groupby(df["sched_dep"].dt.month)["delayed"].mean()
-    assert r["monthly_positive_rate_min"] == pytest.approx(monthly.min())
-    assert r["monthly_positive_rate_max"] == pytest.approx(monthly.max())
-    test_from = max(p["freshness_ages"]) + window  # labels are usable one day later
-    assert r["freshness_test_from"] == f"{date.min() + pd.Timedelta(days=test_from):%Y-%m-%d}"
-    assert r["freshness_rows"] == int(np.sum(day >= test_from))
-    for k, runs, rows in zip(r["cadences"], r["cadence_runs"], r["cadence_rows_trained"]):
-        deploy = [warmup] if k == 0 else list(range(warmup, n_days, k))
-        assert runs == len(deploy) == (1 if k == 0 else math.ceil((n_days - warmup) / k))
-        assert rows == sum(sampled[max(0, d - window):d].sum() for d in deploy)
-    weekly = list(range(warmup, n_days, p["compare_cadence"]))
-    assert r["stateless_rows_per_update"] == pytest.approx(np.mean([sampled[d - window:d].sum() for d in weekly[1:]]))
-    assert r["stateful_rows_per_update"] == pytest.approx(np.mean([sampled[a:b].sum() for a, b in zip(weekly, weekly[1:])]))
-    assert r["models_fitted"] == n_days - warmup, "every window is fitted once: the daily plan's"
+    scored = np.minimum(per_day, 300)  # auto: at most 300 scored rows a day on flights (about 900 a day)
+    assert r["scored_per_day"] == 300 and r["rows_per_day_sampled"] == math.ceil(3000 / window)
+    assert r["n_choose_scored"] == scored[first:held_out].sum()
+    assert r["n_held_out_scored"] == scored[held_out:].sum()
+    sampled = np.minimum(per_day, r["rows_per_day_sampled"])
+    windows = set()
+    for k, runs, choose_runs, rows in zip(r["cadences"], r["cadence_runs"], r["choose_runs"], r["cadence_rows_trained"]):
+        deploy = [first] if k == 0 else list(range(first, n_days, k))
+        assert runs == len(deploy) and choose_runs == sum(d < held_out for d in deploy)
+        ends = [d - lead - gap + 1 for d in deploy]  # the last day trained on is the day predicted - lead - delay
+        assert rows == sum(sampled[max(0, e - window):e].sum() for e in ends)
+        windows |= {(max(0, e - window), e) for at in (lead, 0) for e in (d - at - gap + 1 for d in deploy)}
+    fresh_from = (pd.Timestamp(r["freshness_test_from"]) - date.min()).days
+    assert r["freshness_rows"] == scored[fresh_from:held_out].sum()
+    for at in (lead, 0):
+        for age in r["freshness_ages"]:
+            windows |= {(b - at - gap + 1 - age - window, b - at - gap + 1 - age) for b in range(fresh_from, held_out, 7)}
+    assert r["models_fitted"] == len(windows), "each distinct window is fitted once"
 
 
-def test_costs_add_up_and_the_cheapest_cadence_is_chosen(flights) -> None:
-    r, p = flights, defaults()
+def test_totals_add_up_and_the_choice_is_the_fewest_runs_not_distinguishable_from_the_lowest(flights) -> None:
+    r, saved = flights
     spec, df = raw_flights()
-    c_fp, c_fn = spec["costs"]["false_positive"], spec["costs"]["false_negative"]
-    day = (df["sched_dep"].dt.normalize() - df["sched_dep"].min().normalize()).dt.days
-    replayed_positives = int(df.loc[day >= p["warmup_days"], "delayed"].sum())
-    flag_nothing = 1000 * c_fn * replayed_positives / r["n_predicted"]
-    n = r["n_predicted"]
-    for fp, fn, cost, runs, total in zip(r["cadence_fp"], r["cadence_fn"], r["cadence_cost_per_1000"],
-                                         r["cadence_runs"], r["cadence_total_cost_per_1000"]):
-        assert fn <= replayed_positives and fp <= n - replayed_positives
-        assert cost == pytest.approx(1000 * (fp * c_fp + fn * c_fn) / n)
-        assert cost < flag_nothing, "every cadence beats flagging nothing"
-        assert total == pytest.approx(cost + p["train_cost"] * runs * 1000 / n)
-    totals = dict(zip(r["cadences"], r["cadence_total_cost_per_1000"]))
-    assert r["best_cadence"] == min(totals, key=totals.get)
-    stateful_ok = r["stateful_cost_per_1000"] <= 1.01 * r["stateless_cost_per_1000"]
-    assert r["chosen_style"] == ("stateful" if stateful_ok else "stateless")
+    first, held_out = pd.Timestamp(r["first_predicted_day"]), pd.Timestamp(r["held_out_from"])
+    predictions = int(((df["sched_dep"] >= first) & (df["sched_dep"] < held_out)).sum())  # every row, scored or not
+    assert r["train_cost"] == spec["costs"]["retrain"]
+    totals = {}
+    for j, k in enumerate(r["cadences"]):
+        days = day_costs(saved, "cadence", lead_days=r["prediction_lead_days"], cadence_days=k)
+        choose = days[days.index < held_out]
+        errors = 1000 * choose["cost"].sum() / choose["rows"].sum()
+        assert choose["cost"].sum() == pytest.approx((choose["fp"] * spec["costs"]["false_positive"]
+                                                      + choose["fn"] * spec["costs"]["false_negative"]).sum())
+        assert r["choose_errors_per_1000"][j] == pytest.approx(errors)
+        totals[k] = errors + spec["costs"]["retrain"] * r["choose_runs"][j] * 1000 / predictions
+        assert r["choose_total_per_1000"][j] == pytest.approx(totals[k])
+    best = min(totals, key=totals.get)
+    assert r["best_total_cadence"] == best
+    close = [k for j, k in enumerate(r["cadences"]) if r["choose_vs_best_lo"][j] <= 0]
+    assert best in close
+    runs = dict(zip(r["cadences"], r["choose_runs"]))
+    assert r["chosen_cadence"] == min(close, key=lambda k: (runs[k], r["cadences"].index(k)))
+    j = r["cadences"].index(r["chosen_cadence"])
+    assert r["chosen_vs_best"] == pytest.approx(totals[r["chosen_cadence"]] - totals[best])
+    assert (r["chosen_vs_best_lo"], r["chosen_vs_best_hi"]) == (r["choose_vs_best_lo"][j], r["choose_vs_best_hi"][j])
     choice = r["decision"]["choice"]
-    assert (f"every {r['best_cadence']} days" in choice) if r["best_cadence"] else ("never" in choice)
-    assert r["decision"]["evidence"] and r["decision"]["would_change"]
+    assert (f"every {r['chosen_cadence']} days" in choice) if r["chosen_cadence"] else ("never" in choice)
+    assert f"{r['prediction_lead_days']} d ahead" in choice
 
 
-def test_runs_on_another_time_stamped_case(hourly) -> None:
-    _, r = hourly
-    ages, warmup, window = HOURLY["freshness_ages"], HOURLY["warmup_days"], HOURLY["window_days"]
-    assert (r["n_rows"], r["n_days"], r["n_predicted"]) == (24 * 60, 60, 24 * (60 - warmup))
-    assert r["cadence_runs"] == [60 - warmup, math.ceil((60 - warmup) / 7), 1]
-    test_from = max(ages) + window
-    windows = set(range(warmup, 60)) | {b - a for b in range(test_from, 60) for a in ages}  # by their end day
-    assert r["models_fitted"] == len(windows)
-    assert r["stateless_rows_per_update"] == 24 * window and r["stateful_rows_per_update"] == 24 * 7
+def test_intervals_are_a_paired_bootstrap_over_days(flights) -> None:
+    r, saved = flights
+    held_out = pd.Timestamp(r["held_out_from"])
+    lead = r["prediction_lead_days"]
+
+    def per_day(k: int, held: bool) -> pd.DataFrame:
+        days = day_costs(saved, "cadence", lead_days=lead, cadence_days=k)
+        return days[(days.index >= held_out) == held]
+
+    def bootstrap(a: pd.DataFrame, b: pd.DataFrame, fixed: float, seed: int) -> tuple[float, float]:
+        rng = np.random.default_rng(seed)
+        diff, rows = (a["cost"] - b["cost"]).to_numpy(), a["rows"].to_numpy()
+        reps = [1000 * diff[i].sum() / rows[i].sum() + fixed for i in rng.integers(0, len(rows), (4000, len(rows)))]
+        return tuple(np.quantile(reps, [0.05, 0.95]))
+
+    ks = r["cadences"]
+    chosen, best = r["chosen_cadence"], r["best_total_cadence"]
+    train = {k: t - e for k, t, e in zip(ks, r["choose_total_per_1000"], r["choose_errors_per_1000"])}
+    lo, hi = bootstrap(per_day(chosen, False), per_day(best, False), train[chosen] - train[best], seed=11)
+    if chosen != best:
+        width = hi - lo
+        assert abs(r["chosen_vs_best_lo"] - lo) < 0.1 * width and abs(r["chosen_vs_best_hi"] - hi) < 0.1 * width
+    fewest = r["fewest_runs_cadence"]
+    held_train = {k: t - 1000 * per_day(k, True)["cost"].sum() / per_day(k, True)["rows"].sum()
+                  for k, t in zip(ks, r["held_out_total_per_1000"])}
+    lo, hi = bootstrap(per_day(fewest, True), per_day(chosen, True), held_train[fewest] - held_train[chosen], seed=12)
+    width = hi - lo
+    assert abs(r["held_out_saving_vs_fewest_runs_lo"] - lo) < 0.1 * width
+    assert abs(r["held_out_saving_vs_fewest_runs_hi"] - hi) < 0.1 * width
+    freshest = day_costs(saved, "freshness", lead_days=lead, age_days=0)
+    for age, value in zip([a for a in r["freshness_ages"] if a], r["freshness_vs_freshest"]):
+        older = day_costs(saved, "freshness", lead_days=lead, age_days=age)
+        assert value == pytest.approx(1000 * (older["cost"] - freshest["cost"]).sum() / freshest["rows"].sum())
+    at_departure = day_costs(saved, "freshness", lead_days=0, age_days=0)
+    assert r["lead_price"] == pytest.approx(1000 * (freshest["cost"] - at_departure["cost"]).sum() / freshest["rows"].sum())
 
 
-def test_is_deterministic_and_runs_under_plain_papermill(hourly, tmp_path: Path) -> None:
-    folder, first = hourly
+def test_the_held_out_days_play_no_part_in_the_choice(flights, permuted) -> None:
+    r, _ = flights
+    judged = {"held_out_total_per_1000", "held_out_saving_vs_fewest_runs", "held_out_saving_vs_fewest_runs_lo",
+              "held_out_saving_vs_fewest_runs_hi", "monthly_positive_rate_min", "monthly_positive_rate_max",
+              "stateless_seconds_per_update", "stateful_seconds_per_update", "decision"}
+    assert set(r) == set(permuted)
+    for key in set(r) - judged:
+        assert permuted[key] == r[key], key
+    assert permuted["decision"]["choice"] == r["decision"]["choice"]
+    assert permuted["held_out_total_per_1000"] != r["held_out_total_per_1000"], "the held-out days did change"
+
+
+def test_a_costlier_training_run_moves_the_choice_to_fewer_runs(flights, costly) -> None:
+    r, c = flights[0], costly[0]
+    assert c["train_cost"] == COSTLY and c["choose_errors_per_1000"] == r["choose_errors_per_1000"]
+    runs = dict(zip(r["cadences"], r["choose_runs"]))
+    assert runs[c["chosen_cadence"]] < runs[r["chosen_cadence"]], (r["chosen_cadence"], c["chosen_cadence"])
+    assert "case.yaml costs.retrain" in " ".join(r["decision"]["evidence"])
+    assert "parameter train_cost" in " ".join(c["decision"]["evidence"])
+
+
+def test_stateful_updates_read_the_new_days_only_and_the_style_follows_its_interval(flights) -> None:
+    r, _ = flights
+    p = defaults()
+    assert r["stateful_rows_per_update"] == p["compare_cadence"] * r["rows_per_day_sampled"]
+    assert r["stateless_rows_per_update"] == p["window_days"] * r["rows_per_day_sampled"]
+    assert r["stateful_final_trees"] == p["trees"] + p["update_trees"] * (r["cadence_runs"][r["cadences"].index(7)] - 1)
+    assert r["stateful_minus_stateless"] == pytest.approx(r["stateful_cost_per_1000"] - r["stateless_cost_per_1000"])
+    assert r["chosen_style"] == ("stateful" if r["stateful_minus_stateless_hi"] < 0 else "stateless")
+
+
+def test_a_case_without_day_level_time_or_a_training_price_is_refused_with_a_reason(tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="does not support 04_retraining"):
+        plan_run(NOTEBOOK, {"case": "census"}, runs_dir=tmp_path)  # survey years, refused before a kernel starts
+    rng = np.random.default_rng(0)
+    n = 4000
+    yearly = pd.DataFrame({"when": pd.to_datetime([f"{y}-01-01" for y in rng.integers(2015, 2019, n)]),
+                           "x": rng.normal(size=n), "label": rng.integers(0, 2, n)})
+    spec = {"title": "Yearly", "question": "?", "task": "binary", "target": "label", "positive_class": 1,
+            "time_column": "when", "features": {"x": "numeric"}, "identifiers": [], "sensitive": [],
+            "text_column": None, "leaky": [], "costs": {"unit": "USD", "false_positive": 1, "false_negative": 1,
+                                                         "retrain": 1}, "label_delay_days": 365, "slices": []}
+    folder = write_case(tmp_path / "yearly", yearly, spec)
+    result = execute(plan_run(NOTEBOOK, {"case": str(folder)}, runs_dir=tmp_path / "runs"))
+    assert not result.ok and result.error["ename"] == "WorkbenchError"
+    assert "has rows on only 4 of the 1,097 days" in result.error["evalue"] and "day-level" in result.error["evalue"]
+    unpriced = make_case(tmp_path / "unpriced", n=24 * 90, notebooks=[NOTEBOOK])
+    result = execute(plan_run(NOTEBOOK, {"case": str(unpriced)}, runs_dir=tmp_path / "runs"))
+    assert not result.ok and result.error["ename"] == "WorkbenchError"
+    assert "add costs.retrain" in result.error["evalue"] and "train_cost" in result.error["evalue"]
+
+
+def test_runs_with_defaults_on_a_case_at_the_declared_minimum(tmp_path: Path) -> None:
+    x, positive = at_declared_minimum(NOTEBOOK, seed=5)
+    df = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=len(x), freq="h"), "x": x,  # hourly: n / 24 days
+                       "label": positive.astype(int)})
+    spec = {"title": "Minimum", "question": "?", "task": "binary", "target": "label", "positive_class": 1,
+            "time_column": "when", "features": {"x": "numeric"}, "identifiers": [], "sensitive": [],
+            "text_column": None, "leaky": [], "costs": {"unit": "USD", "false_positive": 1, "false_negative": 5,
+                                                         "retrain": 1}, "label_delay_days": None, "slices": []}
+    r, _ = run({"case": str(write_case(tmp_path / "minimum", df, spec))}, tmp_path / "runs")
+    assert r["chosen_cadence"] in r["cadences"] and r["decision"]["choice"]
+    assert r["prediction_lead_days"] == 0 and "compare_total_per_1000" not in r, "no lead: nothing to compare"
+
+
+def test_is_deterministic_and_runs_under_plain_papermill(blocks, tmp_path: Path) -> None:
+    folder, first, _ = blocks
     out = tmp_path / "out.ipynb"
     proc = subprocess.run(
         [sys.executable, "-m", "papermill", str(REPO / "notebooks" / f"{NOTEBOOK}.ipynb"), str(out),
-         "-y", yaml.safe_dump({"case": str(folder), **HOURLY}), "--cwd", str(tmp_path)],
+         "-y", yaml.safe_dump({"case": str(folder), **BLOCKS}), "--cwd", str(tmp_path)],
         capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -158,4 +330,3 @@ def test_is_deterministic_and_runs_under_plain_papermill(hourly, tmp_path: Path)
         return {k: v for k, v in records.items() if not k.endswith("_seconds_per_update")}
 
     assert steady(again) == steady(first), "same parameters and seed, same results"
-    assert again["decision"]["choice"]

@@ -68,7 +68,8 @@ def hand_label_curve(X: Any, label_sets: Sequence[np.ndarray], X_test: Any, y_te
 
     `label_sets` holds one labelling of all rows of X per repeat (the true labels, or a noisy
     copy); repeat r draws its rows from one random order (seed + r), so larger N extend smaller ones.
-    Returns a frame with columns n_labels, repeat, quality.
+    Returns a frame with columns n_labels, repeat, quality. (Pass validation rows as the test rows
+    to read the curve where a choice is made.)
     """
     import pandas as pd
 
@@ -117,12 +118,15 @@ def query(strategy: str, probs: np.ndarray, candidates: np.ndarray, k: int, rng:
 
 
 def active_learning(X: Any, labels: np.ndarray, X_test: Any, y_test: np.ndarray, *, strategy: str,
-                    initial: int, budget: int, rounds: int, seed: int = 0, threshold: float = 0.5) -> pd.DataFrame:
+                    initial: int, budget: int, rounds: int, seed: int = 0, threshold: float = 0.5,
+                    validation: tuple[Any, np.ndarray] | None = None, test_at_budget_only: bool = False) -> pd.DataFrame:
     """Label `initial` random rows, then `rounds` batches chosen by `strategy`, up to `budget` labels.
 
     The initial draw continues one row at a time until both classes are seen (those rows count
-    against the budget). After each batch the classifier is refitted and scored on the test rows.
-    Returns a frame with columns n_labels, quality; the same seed gives every strategy the same start.
+    against the budget). After each batch the classifier is refitted and scored on the test rows
+    (with test_at_budget_only, only once the budget is spent: NaN before) and on `validation` =
+    (X_val, y_val) when given. Returns a frame with columns n_labels, quality (and val_quality);
+    the same seed gives every strategy the same start.
     """
     import pandas as pd
 
@@ -145,8 +149,12 @@ def active_learning(X: Any, labels: np.ndarray, X_test: Any, y_test: np.ndarray,
     while True:
         idx = np.flatnonzero(chosen)
         model = fit(X[idx], labels[idx])
-        rows.append({"n_labels": int(chosen.sum()), "quality": roc_auc(y_test, model(X_test))})
         room = budget - int(chosen.sum())
+        row = {"n_labels": int(chosen.sum()),
+               "quality": roc_auc(y_test, model(X_test)) if room <= 0 or not test_at_budget_only else float("nan")}
+        if validation is not None:
+            row["val_quality"] = roc_auc(validation[1], model(validation[0]))
+        rows.append(row)
         if room <= 0:
             break
         probs = model(X) if strategy != "random" else np.zeros(n)

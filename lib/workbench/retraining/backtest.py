@@ -2,7 +2,7 @@
 
 A plan is a list of `Update`s: the model trained at the start of `day` on the rows of days
 [train_from, train_to) serves days [day, until). `Backtester.run` replays a plan on a
-`timelines.Timeline`: every row is scored by the latest model trained strictly before its day, and
+`timelines.Timeline`: every scored row is predicted by the latest model trained strictly before its day, and
 cold fits of the same window are done once and shared between plans (daily, weekly and monthly
 retraining mostly train the same windows).
 """
@@ -46,28 +46,36 @@ def n_updates(n_days: int, first_day: int, cadence: int) -> int:
     return 1 if cadence == 0 else math.ceil((n_days - first_day) / cadence)
 
 
-def plan(n_days: int, *, first_day: int, cadence: int, window: str = "sliding", window_days: int = 30,
-         gap_days: int = 1, stateful: bool = False) -> list[Update]:
-    """The updates of a replay: deploy on first_day, retrain every `cadence` days (0: never again).
+def _check_times(gap_days: int, lead_days: int) -> None:
+    if gap_days < 1 or lead_days < 0:
+        raise WorkbenchError(f"need gap_days >= 1 and lead_days >= 0 (got {gap_days}, {lead_days})")
 
-    A model deployed on day d trains on days before d - gap_days + 1 (a label is usable gap_days
-    after its day; at least 1, so never the day it predicts): the last window_days of them
-    (sliding) or all (expanding). Stateful: after the first model, each update continues the
-    previous model on the days that became usable since.
+
+def plan(n_days: int, *, first_day: int, cadence: int, window: str = "sliding", window_days: int = 30,
+         gap_days: int = 1, lead_days: int = 0, stateful: bool = False) -> list[Update]:
+    """The updates of a replay: the rows of day first_day on are predicted; retrain every `cadence` days (0: never).
+
+    Days are the days of the rows predicted. A row of day d is predicted lead_days before d (e.g. at
+    booking), by the model in production then, which could only train on labels that had arrived:
+    a label is usable gap_days after its row's day (at least 1), so the model serving day d trains
+    on days before d - lead_days - gap_days + 1: the last window_days of them (sliding) or all
+    (expanding). Stateful: after the first model, each update continues the previous model on the
+    days that became usable since.
     """
     if window not in WINDOWS:
         raise WorkbenchError(f"window must be one of {', '.join(WINDOWS)}, got {window!r}")
-    if gap_days < 1 or window_days < 1 or cadence < 0:
-        raise WorkbenchError(f"need gap_days >= 1, window_days >= 1 and cadence >= 0 "
-                             f"(got {gap_days}, {window_days}, {cadence})")
-    if not gap_days <= first_day < n_days:
-        raise WorkbenchError(f"the first model is deployed on day {first_day}, which must leave at least "
-                             f"{gap_days} day(s) of training data and lie within the {n_days} days replayed")
+    _check_times(gap_days, lead_days)
+    if window_days < 1 or cadence < 0:
+        raise WorkbenchError(f"need window_days >= 1 and cadence >= 0 (got {window_days}, {cadence})")
+    if not gap_days + lead_days <= first_day < n_days:
+        raise WorkbenchError(f"the first predicted day is day {first_day}, which must leave at least "
+                             f"{gap_days + lead_days} day(s) of training data before it (label delay "
+                             f"{gap_days} + prediction lead {lead_days}) and lie within the {n_days} days replayed")
     days = [first_day] if cadence == 0 else list(range(first_day, n_days, cadence))
     updates, prev_to = [], 0
     for i, d in enumerate(days):
         until = days[i + 1] if i + 1 < len(days) else n_days
-        to = d - gap_days + 1
+        to = d - lead_days - gap_days + 1
         if stateful and i > 0:
             updates.append(Update(d, until, prev_to, to, warm=True))
         else:
@@ -78,22 +86,27 @@ def plan(n_days: int, *, first_day: int, cadence: int, window: str = "sliding", 
 
 
 def freshness_plan(n_days: int, *, test_from: int, age: int, window_days: int, block_days: int,
-                   gap_days: int = 1) -> list[Update]:
+                   gap_days: int = 1, lead_days: int = 0, test_to: int | None = None) -> list[Update]:
     """Models of one age for the value-of-freshness experiment.
 
-    Days [test_from, n_days) are cut into blocks of block_days; each block is served by a model
-    trained on the window_days that end `age` days before the freshest data a retrain at the
-    block's start could use.
+    Days [test_from, test_to) (test_to: n_days by default) are cut into blocks of block_days; each
+    block is served by a model trained on the window_days that end `age` days before the freshest
+    data usable when the block's first day is predicted (lead_days before it, with labels usable
+    gap_days after their day, as in `plan`).
     """
-    if age < 0 or block_days < 1 or window_days < 1 or gap_days < 1:
-        raise WorkbenchError("need age >= 0, block_days >= 1, window_days >= 1 and gap_days >= 1")
+    _check_times(gap_days, lead_days)
+    if age < 0 or block_days < 1 or window_days < 1:
+        raise WorkbenchError("need age >= 0, block_days >= 1 and window_days >= 1")
+    end = n_days if test_to is None else test_to
+    if not 0 <= test_from < end <= n_days:
+        raise WorkbenchError(f"the freshness test period [{test_from}, {end}) must be non-empty and within {n_days} days")
     updates = []
-    for b in range(test_from, n_days, block_days):
-        to = b - gap_days + 1 - age
+    for b in range(test_from, end, block_days):
+        to = b - lead_days - gap_days + 1 - age
         if to - window_days < 0:
             raise WorkbenchError(f"a {window_days}-day window ending {age} days before day {b} starts before "
                                  f"the data: test from a later day, or use smaller ages or windows")
-        updates.append(Update(b, min(b + block_days, n_days), to - window_days, to))
+        updates.append(Update(b, min(b + block_days, end), to - window_days, to))
     return updates
 
 
@@ -138,15 +151,22 @@ class Backtester:
             self.fits += 1
         return self._cache[(lo, hi)]
 
-    def run(self, updates: list[Update]) -> Replay:
-        """Replay a plan; an update that could see the days it serves is refused."""
+    def run(self, updates: list[Update], *, gap_days: int = 1, lead_days: int = 0) -> Replay:
+        """Replay a plan; an update that could see a label not yet arrived when it predicts is refused.
+
+        The first day an update serves is predicted lead_days before it, when only the labels of days
+        before day - lead_days - gap_days + 1 had arrived (see `plan`).
+        """
+        _check_times(gap_days, lead_days)
         tl, n = self.tl, len(self.tl.y)
         score, served = np.full(n, np.nan), np.full(n, -1, dtype=np.int32)
         rows, seconds, trees = (np.zeros(len(updates), dtype=t) for t in (np.int64, float, np.int64))
         model, until = None, 0
         for i, u in enumerate(updates):
-            if not (0 <= u.train_from < u.train_to <= u.day < u.until <= tl.n_days) or u.day < until:
-                raise WorkbenchError(f"update {i} ({u}) must train on days before the first day it serves, "
+            arrived = u.day - lead_days - gap_days + 1
+            if not (0 <= u.train_from < u.train_to <= arrived and u.day < u.until <= tl.n_days) or u.day < until:
+                raise WorkbenchError(f"update {i} ({u}) must train only on labels that had arrived when it predicts "
+                                     f"(days before {arrived}: label delay {gap_days} d, prediction lead {lead_days} d), "
                                      "serve days after the previous update's, and stay within the timeline")
             if u.warm:
                 if model is None or self._update is None:
@@ -159,8 +179,8 @@ class Backtester:
             else:
                 model, rows[i], seconds[i] = self.fit_window(u.train_from, u.train_to)
             trees[i] = self._trees(model)
-            served_rows = tl.rows(u.day, u.until)
-            if served_rows.stop > served_rows.start:
+            served_rows = tl.score_rows(u.day, u.until)
+            if len(served_rows):
                 score[served_rows] = self._predict(model, tl.X[served_rows])
                 served[served_rows] = i
             until = u.until

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from workbench.cases import Case
 
-__all__ = ["Timeline", "daily_costs", "encode", "summary"]
+__all__ = ["Timeline", "daily_costs", "day_counts", "encode", "summary"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class Timeline:
     sample: np.ndarray  # sorted positions of the rows a model may train on (<= rows_per_day a day)
     starts: np.ndarray  # starts[d]: first row of day d (length n_days + 1)
     sample_starts: np.ndarray  # the same offsets into sample
+    scored: np.ndarray | None = None  # sorted positions of the rows a replay predicts (None: every row)
+    scored_starts: np.ndarray | None = None  # the same offsets into scored
 
     def rows(self, lo: int, hi: int) -> slice:
         """All rows of days [lo, hi)."""
@@ -47,6 +49,12 @@ class Timeline:
         """The sampled training rows of days [lo, hi)."""
         return self.sample[self.sample_starts[lo]:self.sample_starts[hi]]
 
+    def score_rows(self, lo: int, hi: int) -> np.ndarray:
+        """The rows of days [lo, hi) that a replay predicts: all of them, or the scoring sample's."""
+        if self.scored is None or self.scored_starts is None:
+            return np.arange(self.starts[lo], self.starts[hi])
+        return self.scored[self.scored_starts[lo]:self.scored_starts[hi]]
+
     def date(self, d: int) -> pd.Timestamp:
         """The calendar date of day index d."""
         import pandas as pd
@@ -54,20 +62,12 @@ class Timeline:
         return self.first_date + pd.Timedelta(days=int(d))
 
 
-def encode(case: Case, *, data: pd.DataFrame | None = None, start: str | None = None,
-           end: str | None = None, rows_per_day: int = 0, seed: int = 0,
-           include_leaky: bool = False) -> Timeline:
-    """Encode a case with a time column once (its numeric and categorical features).
-
-    `start` and `end` (dates, inclusive) restrict the rows. Categorical codes are the sorted
-    levels' positions: a lookup table that carries no label information. At most rows_per_day
-    rows a day (0: all) are drawn at random for training; every row is still scored.
-    """
+def _times(case: Case, df: pd.DataFrame, start: str | None, end: str | None) -> tuple[pd.Series, np.ndarray]:
+    """The case's event times, and which rows fall within [start, end] (dates, inclusive)."""
     import pandas as pd
 
     if not case.time_column:
         raise WorkbenchError(f"case '{case.id}' has no time_column: replaying time needs event times")
-    df = case.frame() if data is None else data
     when = pd.to_datetime(df[case.time_column])
     keep = np.ones(len(df), dtype=bool)
     if start:
@@ -76,6 +76,50 @@ def encode(case: Case, *, data: pd.DataFrame | None = None, start: str | None = 
         keep &= (when < pd.Timestamp(end) + pd.Timedelta(days=1)).to_numpy()
     if not keep.any():
         raise WorkbenchError(f"no rows of case '{case.id}' between start={start} and end={end}")
+    return when, keep
+
+
+def day_counts(case: Case, *, data: pd.DataFrame | None = None, start: str | None = None,
+               end: str | None = None) -> pd.Series:
+    """Rows on each calendar day from the first to the last (days without rows count 0).
+
+    A time column that records a year or a month (e.g. a survey year stored as 1 January) leaves
+    most days empty: such a case has no day-level time to replay.
+    """
+    import pandas as pd
+
+    when, keep = _times(case, case.frame() if data is None else data, start, end)
+    days = when[keep].dt.normalize()
+    counts = days.value_counts()
+    calendar = pd.date_range(days.min(), days.max(), freq="D")
+    return counts.reindex(calendar, fill_value=0).rename("rows").rename_axis("date")
+
+
+def _per_day(day: np.ndarray, starts: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted positions of at most k rows a day, drawn at random (every row when k is 0)."""
+    if not k:
+        return np.arange(len(day))
+    # a random key per row; within each day, keep the rows with the smallest keys
+    keys = rng.random(len(day))
+    by_day = np.lexsort((keys, day))
+    rank = np.arange(len(day)) - starts[day[by_day]]
+    return np.sort(by_day[rank < k])
+
+
+def encode(case: Case, *, data: pd.DataFrame | None = None, start: str | None = None,
+           end: str | None = None, rows_per_day: int = 0, seed: int = 0,
+           include_leaky: bool = False, scored_per_day: int = 0) -> Timeline:
+    """Encode a case with a time column once (its numeric and categorical features).
+
+    `start` and `end` (dates, inclusive) restrict the rows. Categorical codes are the sorted
+    levels' positions: a lookup table that carries no label information. At most rows_per_day
+    rows a day (0: all) are drawn at random for training, and, independently, at most
+    scored_per_day rows a day (0: all) for replays to predict and score.
+    """
+    import pandas as pd
+
+    df = case.frame() if data is None else data
+    when, keep = _times(case, df, start, end)
     order = np.flatnonzero(keep)[np.argsort(when.to_numpy()[keep], kind="stable")]
     frame = df.iloc[order]
     dates = when.iloc[order].dt.normalize()
@@ -94,18 +138,13 @@ def encode(case: Case, *, data: pd.DataFrame | None = None, start: str | None = 
         else:
             columns.append(pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=np.float32))
     starts = np.searchsorted(day, np.arange(n_days + 1)).astype(np.int64)
-    if rows_per_day:
-        # a random key per row; within each day, keep the rows with the smallest keys
-        keys = np.random.default_rng(seed).random(len(day))
-        by_day = np.lexsort((keys, day))
-        rank = np.arange(len(day)) - starts[day[by_day]]
-        sample = np.sort(by_day[rank < rows_per_day])
-    else:
-        sample = np.arange(len(day))
+    sample = _per_day(day, starts, rows_per_day, np.random.default_rng(seed))
+    scored = _per_day(day, starts, scored_per_day, np.random.default_rng([seed, 1])) if scored_per_day else None
     return Timeline(
         X=np.column_stack(columns), y=case.labels(frame), day=day, first_date=first, n_days=n_days,
         features=tuple(features), categorical=tuple(categorical), sample=sample, starts=starts,
-        sample_starts=np.searchsorted(day[sample], np.arange(n_days + 1)),
+        sample_starts=np.searchsorted(day[sample], np.arange(n_days + 1)), scored=scored,
+        scored_starts=None if scored is None else np.searchsorted(day[scored], np.arange(n_days + 1)),
     )
 
 

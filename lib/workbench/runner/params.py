@@ -155,7 +155,7 @@ def declared_parameters(notebook: str | Path) -> dict[str, Param]:
             continue
         item_type = None
         if type_name == "list":
-            items = {_type_name(v) for v in default or []}
+            items = {_type_name(v) for v in default} if isinstance(default, list) else set()
             item_type = items.pop() if len(items) == 1 else None
         params[name] = Param(
             name=name, type=type_name, default=default, help=spec["help"],

@@ -99,6 +99,21 @@ def test_active_learning_spends_exactly_the_budget_from_a_shared_start() -> None
         acquisition.active_learning(X, y, X_test, y_test, strategy="random", initial=200, budget=100, rounds=2)
 
 
+def test_active_learning_scores_validation_rows_each_round_and_test_rows_at_the_budget_only() -> None:
+    X, y = linear_problem(400, 1)
+    X_val, y_val = linear_problem(200, 2)
+    X_test, y_test = linear_problem(200, 3)
+    every = acquisition.active_learning(X, y, X_test, y_test, strategy="uncertainty", initial=10, budget=60, rounds=5,
+                                        seed=4, validation=(X_val, y_val))
+    last = acquisition.active_learning(X, y, X_test, y_test, strategy="uncertainty", initial=10, budget=60, rounds=5,
+                                       seed=4, validation=(X_val, y_val), test_at_budget_only=True)
+    assert every["val_quality"].tolist() == last["val_quality"].tolist(), "the same rows are queried either way"
+    assert last["quality"].iloc[:-1].isna().all() and last["quality"].iloc[-1] == every["quality"].iloc[-1]
+    swapped = acquisition.active_learning(X, y, X_val, y_val, strategy="uncertainty", initial=10, budget=60, rounds=5,
+                                          seed=4)
+    assert swapped["quality"].tolist() == every["val_quality"].tolist(), "val_quality is the ROC-AUC on the validation rows"
+
+
 def test_uncertainty_sampling_beats_random_sampling_on_a_rare_class_with_a_clear_boundary() -> None:
     gains = []
     for seed in range(5):

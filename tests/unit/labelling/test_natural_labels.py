@@ -46,3 +46,19 @@ def test_availability_is_the_labelled_share_of_each_recent_window(times: pd.Seri
 def test_an_empty_window_has_no_share() -> None:
     table = natural_labels.availability(pd.to_datetime(["2024-01-01"]), pd.Timestamp("2024-06-01"), [0], [1])
     assert np.isnan(table.iloc[0, 0])
+
+
+def test_a_prediction_made_ahead_sees_only_labels_arrived_by_then(times: pd.Series) -> None:
+    now = pd.Timestamp("2024-03-15 12:00")
+    made = now - timedelta(days=21)
+    for delay in (0, 1, 7):
+        got = natural_labels.labelled_by(times, now, delay, lead_days=21)
+        expected = [t < made and t + timedelta(days=delay) <= made for t in times]
+        assert got.tolist() == expected, delay
+    table = natural_labels.availability(times.to_numpy(), now, [1], [7, 30], lead_days=21)
+    assert table.loc[1.0, "last 7 days"] == 0, "a week before the event is after the prediction: nothing labelled"
+    in_month = [(now - timedelta(days=30) <= t < now) for t in times]
+    labelled = [w and t + timedelta(days=1) <= made for w, t in zip(in_month, times)]
+    assert table.loc[1.0, "last 30 days"] == pytest.approx(sum(labelled) / sum(in_month))
+    with pytest.raises(ValueError, match="zero or more"):
+        natural_labels.labelled_by(times, now, 1, lead_days=-1)

@@ -56,21 +56,22 @@ def test_plan_refuses_impossible_requests(kwargs: dict, message: str) -> None:
         plan(50, **args)
 
 
-@pytest.mark.parametrize("cadence, window, gap", [(1, "sliding", 1), (3, "expanding", 1), (5, "sliding", 3), (0, "sliding", 1)])
-def test_each_day_is_scored_by_the_latest_model_trained_strictly_before_it(days_case, cadence, window, gap) -> None:
+@pytest.mark.parametrize("cadence, window, gap, lead", [(1, "sliding", 1, 0), (3, "expanding", 1, 0), (5, "sliding", 3, 0),
+                                                        (0, "sliding", 1, 0), (1, "sliding", 1, 4), (2, "sliding", 2, 3)])
+def test_each_day_is_scored_by_the_latest_model_trained_strictly_before_it(days_case, cadence, window, gap, lead) -> None:
     case, _ = days_case
     tl = timelines.encode(case)
     fit, predict = remember_latest_day(tl)
-    updates = plan(tl.n_days, first_day=6, cadence=cadence, window=window, window_days=4, gap_days=gap)
-    r = Backtester(tl, fit, predict).run(updates)
+    updates = plan(tl.n_days, first_day=6, cadence=cadence, window=window, window_days=4, gap_days=gap, lead_days=lead)
+    r = Backtester(tl, fit, predict).run(updates, gap_days=gap, lead_days=lead)
     served = r.served_by >= 0
     np.testing.assert_array_equal(served, tl.day >= 6)
     assert np.isnan(r.score[~served]).all()
     deployed = np.array([u.day for u in updates])
     np.testing.assert_array_equal(r.served_by[served], np.searchsorted(deployed, tl.day[served], side="right") - 1)
-    assert np.all(r.score[served] <= tl.day[served] - gap), "no model saw the day it scores (or the delay before it)"
+    assert np.all(r.score[served] <= tl.day[served] - lead - gap), "no model saw a label not arrived when it predicted"
     if cadence == 1:
-        np.testing.assert_array_equal(r.score[served], tl.day[served] - gap)  # and each used the latest day it could
+        np.testing.assert_array_equal(r.score[served], tl.day[served] - lead - gap)  # and each used the latest day it could
 
 
 def test_a_future_only_signal_cannot_be_used_before_it_appears(tmp_path: Path) -> None:
@@ -113,8 +114,11 @@ def test_an_update_that_could_see_the_day_it_serves_is_refused(days_case) -> Non
     case, _ = days_case
     tl = timelines.encode(case)
     bt = Backtester(tl, *remember_latest_day(tl))
-    with pytest.raises(WorkbenchError, match="before the first day it serves"):
+    with pytest.raises(WorkbenchError, match="only on labels that had arrived"):
         bt.run([Update(day=5, until=8, train_from=0, train_to=6)])
+    with pytest.raises(WorkbenchError, match=r"days before 2: label delay 1 d, prediction lead 3 d"):
+        bt.run([Update(day=5, until=8, train_from=0, train_to=3)], lead_days=3)
+    bt.run([Update(day=5, until=8, train_from=0, train_to=2)], lead_days=3)  # the labels of days 0 and 1 had arrived
     with pytest.raises(WorkbenchError, match="serve days after"):
         bt.run([Update(5, 9, 0, 5), Update(8, 10, 0, 8)])
     with pytest.raises(WorkbenchError, match="no previous model"):
@@ -164,6 +168,21 @@ def test_an_empty_training_window_is_a_clear_error(tmp_path: Path) -> None:
     tl = timelines.encode(case)
     with pytest.raises(WorkbenchError, match="no training rows between 2024-03-07"):
         Backtester(tl, *remember_latest_day(tl)).run(plan(tl.n_days, first_day=12, cadence=0, window_days=6))
+
+
+def test_a_prediction_lead_moves_every_window_back_by_the_lead() -> None:
+    now = plan(80, first_day=30, cadence=7, window_days=6, gap_days=2)
+    ahead = plan(80, first_day=30, cadence=7, window_days=6, gap_days=2, lead_days=21)
+    assert [u.day for u in ahead] == [u.day for u in now], "the same days are predicted"
+    assert all(a.train_to == a.day - 21 - 2 + 1 == n.train_to - 21 for a, n in zip(ahead, now))
+    assert all(a.train_to - a.train_from == 6 for a in ahead)
+    with pytest.raises(WorkbenchError, match="at least 23 day"):
+        plan(80, first_day=22, cadence=7, gap_days=2, lead_days=21)
+    with pytest.raises(WorkbenchError, match="lead_days >= 0"):
+        plan(80, first_day=30, cadence=7, lead_days=-1)
+    fresh = freshness_plan(80, test_from=50, test_to=60, age=5, window_days=6, block_days=1, gap_days=2, lead_days=21)
+    assert [u.day for u in fresh] == list(range(50, 60)) and fresh[-1].until == 60
+    assert all(u.train_to == u.day - 21 - 2 + 1 - 5 for u in fresh)
 
 
 def test_freshness_plans_serve_each_block_with_a_model_of_the_given_age() -> None:

@@ -105,3 +105,17 @@ def test_an_auto_parameter_takes_auto_or_a_value_of_its_type_in_range(tmp_path) 
         validate("a", declared_parameters(nb), {"window": 5})
     with pytest.raises(ParameterError, match="expected int, got str 'big'"):
         validate("a", declared_parameters(nb), {"window": "big"})
+
+
+def test_an_auto_list_parameter_takes_auto_or_a_list_of_numbers_in_range(tmp_path) -> None:
+    from tests.helpers import write_notebook
+
+    nb = write_notebook(tmp_path / "a.ipynb", [("code", 'case = "x"  # case\nages = "auto"  # ages in days; '
+                                                       '"auto" picks them from the data; type: list; range: 0..\n',
+                                               ["parameters"])])
+    params = declared_parameters(nb)
+    assert params["ages"].auto and params["ages"].type == "list" and params["ages"].item_type is None
+    assert validate("a", params, {"ages": [0, 7, 14]})["ages"] == [0, 7, 14], "items are not taken for the letters of 'auto'"
+    assert validate("a", params, {"ages": "auto"})["ages"] == "auto"
+    with pytest.raises(ParameterError, match="item -1 is out of range 0.."):
+        validate("a", params, {"ages": [7, -1]})
