@@ -110,6 +110,7 @@ def load_case(case: str | Path, *, verify_sha256: bool = True, cache_dir: Path |
         if isinstance(hit, dict) and hit.get("key") == key:
             found = _build(spec, folder, None, list(hit["warnings"]))
             found.rows, found.class_rows = int(hit["rows"]), tuple(hit["class_rows"]) if hit["class_rows"] else None
+            found.days = int(hit.get("days", 0))
             return found
     data = None
     if not problems or spec.get("data"):
@@ -123,8 +124,10 @@ def load_case(case: str | Path, *, verify_sha256: bool = True, cache_dir: Path |
         if found.task == "binary":
             y = found.labels()
             found.class_rows = (int(len(y) - y.sum()), int(y.sum()))
+        if found.time_column:
+            found.days = int(data[found.time_column].dt.normalize().nunique())
     if store is not None and key is not None and store.parent.parent.is_dir():
-        cached[str(folder.resolve())] = {"key": key, "rows": found.rows, "warnings": warnings,
+        cached[str(folder.resolve())] = {"key": key, "rows": found.rows, "warnings": warnings, "days": found.days,
                                          "class_rows": list(found.class_rows) if found.class_rows else None}
         with contextlib.suppress(OSError):  # a cache: a read-only runs folder still plans
             atomic_write(store, lambda p: p.write_text(json.dumps(cached, indent=0, sort_keys=True)))

@@ -111,6 +111,7 @@ class Case:
     warnings: list[str] = field(default_factory=list)  # what loading found that a notebook can survive
     rows: int = 0  # rows in the data file
     class_rows: tuple[int, int] | None = None  # rows of (negative, positive) class, for a binary task
+    days: int = 0  # distinct calendar days in the time column (0 without one)
     interactions: Interactions | None = None  # task interactions only: the logged-interaction columns
     fairness: Fairness | None = None
     serving: Serving | None = None  # optional serving facts (08_deployment)

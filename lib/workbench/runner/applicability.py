@@ -6,7 +6,8 @@ Each notebook declares in its metadata (`"workbench"` in the .ipynb's top-level 
      "requires": ["time_column"],       # case facts it needs (REQUIREMENTS)
      "tasks": ["binary"],               # the case tasks it handles
      "min_rows": 2000,                  # fewer rows than this and its decision would mean nothing
-     "min_class_rows": 50}              # the same for the rarer class of a binary target
+     "min_class_rows": 50,              # the same for the rarer class of a binary target
+     "min_days": 60}                    # distinct calendar days in the time column (replays by day)
 
 The runner checks these before any kernel starts and refuses a case that does not meet them,
 saying what is missing and what to add to case.yaml.
@@ -46,6 +47,7 @@ class Applicability:
     tasks: tuple[str, ...] = ("binary",)
     min_rows: int = 0
     min_class_rows: int = 0
+    min_days: int = 0  # distinct calendar days the time column must hold (a replay by day needs days)
 
 
 def applicability(nb: dict[str, Any], path: Path | str, *, strict: bool = False) -> Applicability:
@@ -70,17 +72,17 @@ def applicability(nb: dict[str, Any], path: Path | str, *, strict: bool = False)
     tasks = meta.get("tasks", ["binary"])
     if not isinstance(tasks, list) or not tasks or not all(isinstance(t, str) for t in tasks):
         problems.append(f"'tasks' must be a non-empty list of task names, got {tasks!r}")
-    for key in ("min_rows", "min_class_rows"):
+    for key in ("min_rows", "min_class_rows", "min_days"):
         value = meta.get(key, 0)
         if type(value) is not int or value < 0:
             problems.append(f"'{key}' must be a whole number >= 0, got {value!r}")
-    unknown = set(meta) - {"section", "requires", "tasks", "min_rows", "min_class_rows"}
+    unknown = set(meta) - {"section", "requires", "tasks", "min_rows", "min_class_rows", "min_days"}
     if unknown:
         problems.append(f"unknown keys {sorted(unknown)}")
     if problems:
         raise WorkbenchError(f"{path}: notebook metadata 'workbench': " + "; ".join(problems))
     return Applicability(str(section), tuple(requires), tuple(tasks), int(meta.get("min_rows", 0)),
-                         int(meta.get("min_class_rows", 0)))
+                         int(meta.get("min_class_rows", 0)), int(meta.get("min_days", 0)))
 
 
 def has_fact(case: Case, fact: str) -> bool:
@@ -96,6 +98,9 @@ def why_not(case: Case, app: Applicability, notebook: str) -> list[str]:
     for fact in app.requires:
         if not has_fact(case, fact):
             reasons.append(f"{notebook} needs {REQUIREMENTS[fact]}; case '{case.id}' declares none (add it to case.yaml)")
+    if case.rows and app.min_days and case.time_column and case.days < app.min_days:
+        reasons.append(f"{notebook} replays time day by day and needs at least {app.min_days:,} distinct days in the "
+                       f"time column; case '{case.id}' has {case.days:,} (its time is coarser, e.g. a survey year)")
     if case.rows:
         n = case.rows
         if n < app.min_rows:

@@ -16,7 +16,7 @@ from workbench.runner.run import plan_run
 
 def test_metadata_is_read_and_checked() -> None:
     nb = {"metadata": {"workbench": {"section": "monitoring", "requires": ["time_column"], "min_rows": 10}}}
-    assert applicability(nb, "x") == Applicability("monitoring", ("time_column",), ("binary",), 10, 0)
+    assert applicability(nb, "x") == Applicability("monitoring", ("time_column",), ("binary",), 10, 0, 0)
     with pytest.raises(WorkbenchError, match="'section' must be one of"):
         applicability({"metadata": {"workbench": {"section": "misc"}}}, "x")
     with pytest.raises(WorkbenchError, match="'requires' must be a list drawn from"):
@@ -55,3 +55,24 @@ def test_a_case_below_a_notebooks_minimum_is_refused_before_any_kernel_starts(tm
     with pytest.raises(ParameterError, match="needs a `time_column`"):
         plan_run("05_monitoring", {"case": "wee"}, runs_dir=tmp_path / "runs")
 
+
+
+def test_a_day_by_day_notebook_refuses_a_case_whose_time_is_coarser_than_days(tmp_path: Path) -> None:
+    import pandas as pd
+
+    folder = make_case(tmp_path / "yearly", n=300)
+    df = pd.read_parquet(folder / "data.parquet")
+    df["when"] = pd.to_datetime(pd.Series(2015 + (df.index % 4)).astype(str) + "-01-01")
+    df.to_parquet(folder / "data.parquet", index=False)
+    import yaml
+
+    spec = yaml.safe_load((folder / "case.yaml").read_text())
+    spec["sha256"] = None
+    (folder / "case.yaml").write_text(yaml.safe_dump(spec))
+    case = load_case(folder)
+    assert case.days == 4
+    reasons = why_not(case, Applicability("monitoring", ("time_column",), ("binary",), 0, 0, 60), "04")
+    assert reasons == ["04 replays time day by day and needs at least 60 distinct days in the time column; case "
+                       "'yearly' has 4 (its time is coarser, e.g. a survey year)"]
+    hourly = load_case(make_case(tmp_path / "hourly", n=24 * 70))
+    assert hourly.days == 70 and why_not(hourly, Applicability("monitoring", (), ("binary",), 0, 0, 60), "04") == []
