@@ -96,6 +96,7 @@ def read_data(folder: Path, spec: dict[str, Any], *, verify_sha256: bool = True)
                 f"{paths.display(folder / 'case.yaml')}: field 'positive_class': {spec['positive_class']!r} "
                 f"is not a value of target '{target}' (values: {values[:10]})"
             )
+        problems += _expected_values(spec, values, paths.display(folder / "case.yaml"))
 
     tcol = spec.get("time_column")
     if isinstance(tcol, str) and not missing("time_column", tcol):
@@ -109,3 +110,15 @@ def read_data(folder: Path, spec: dict[str, Any], *, verify_sha256: bool = True)
         if df[tcol].isna().any():
             problems.append(f"{where}: time column '{tcol}' has {int(df[tcol].isna().sum())} missing values")
     return (None if problems else df), problems
+
+
+def _expected_values(spec: dict[str, Any], values: list[Any], where: str) -> list[str]:
+    """Problems with `expectations.examples`: each example's expected class must be a value of the target."""
+    block = spec.get("expectations")
+    examples = block.get("examples") if isinstance(block, dict) else None
+    out = []
+    for i, ex in enumerate(examples if isinstance(examples, list) else []):
+        if isinstance(ex, dict) and "expected" in ex and ex["expected"] not in values:
+            out.append(f"{where}: field 'expectations.examples[{i}].expected': {ex['expected']!r} is not a value of "
+                       f"target '{spec.get('target')}' (values: {values[:10]})")
+    return out

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-__all__ = ["KINDS", "Case", "Costs", "Slice"]
+__all__ = ["KINDS", "Case", "Costs", "Example", "Expectations", "Monotone", "Perturbation", "Slice"]
 
 KINDS = ("numeric", "categorical", "text")  # the kinds of feature column a case may declare
 
@@ -35,6 +35,52 @@ class Slice:
 
     column: str
     bins: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Monotone:
+    """A declared direction: P(positive class) must not fall (+1) or not rise (-1) as `column` rises.
+
+    A behavioural test raises the feature by `step` (added) or `factor` (multiplied); with neither,
+    by its interquartile range on training rows.
+    """
+
+    column: str
+    direction: int
+    step: float | None = None
+    factor: float | None = None
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    """A declared perturbation of one feature: `kind` (round, swap, typos, append, punctuation) and its
+    parameters; `direction` is 0 for an invariance, +1 / -1 for how P(positive class) must move."""
+
+    kind: str
+    column: str
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    direction: int = 0
+
+
+@dataclass(frozen=True)
+class Example:
+    """A minimum-functionality example: some feature values and the class the decision must give."""
+
+    name: str
+    values: dict[str, Any]
+    expected: Any
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """What a model must do beyond its metric (case.yaml `expectations:`), for behavioural tests."""
+
+    monotone: tuple[Monotone, ...] = ()
+    invariances: tuple[Perturbation, ...] = ()
+    directional: tuple[Perturbation, ...] = ()
+    examples: tuple[Example, ...] = ()
+    text_lengths: dict[str, str] = field(default_factory=dict)  # numeric feature -> the text feature it measures
 
 
 @dataclass
@@ -62,6 +108,7 @@ class Case:
     slices: list[Slice]
     notebooks: list[str]
     data: pd.DataFrame | None = field(default=None, repr=False)
+    expectations: Expectations | None = None  # optional `expectations:` block (behavioural tests)
 
     @property
     def data_path(self) -> Path:
