@@ -16,7 +16,7 @@ from workbench.cases.synthetic import make_case
 from workbench.runner.hygiene import write_notebook as _write
 from workbench.runner.notebooks import new_notebook
 
-__all__ = ["REPO", "make_case", "raw_case", "write_notebook"]
+__all__ = ["REPO", "latest_rows", "make_case", "raw_case", "write_notebook"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,6 +27,15 @@ def raw_case(case_id: str) -> tuple[dict, pd.DataFrame, np.ndarray]:
     spec = yaml.safe_load((folder / "case.yaml").read_text())
     df = pd.read_parquet(folder / spec["data"])
     return spec, df, (df[spec["target"]] == spec["positive_class"]).to_numpy()
+
+
+def latest_rows(times: np.ndarray, test_size: float) -> np.ndarray:
+    """The test rows of a time split, recomputed without the library: the latest ceil(test_size x n) rows,
+    and every row that shares the cut-off time (a boolean mask)."""
+    import math
+
+    n = len(times)
+    return times >= np.sort(times)[n - math.ceil(test_size * n)]
 
 
 def write_notebook(path: Path, cells: list[tuple[str, str, list[str]]]) -> Path:

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.helpers import REPO, make_case, raw_case
+from tests.helpers import REPO, latest_rows, make_case, raw_case
 from workbench.fileio import sha256_file
 from workbench.runner.run import execute, plan_run
 
@@ -60,9 +60,7 @@ def test_split_sizes_and_the_declared_tests_match_the_raw_case(runs06, case_id: 
     n = len(df)
     n_test = math.ceil(0.25 * n)
     if spec.get("time_column"):
-        times = df[spec["time_column"]].to_numpy()
-        test = times >= np.sort(times)[n - n_test]
-        assert r["split_kind"] == "time" and r["n_test"] == test.sum()
+        assert r["split_kind"] == "time" and r["n_test"] == latest_rows(df[spec["time_column"]].to_numpy(), 0.25).sum()
     else:
         assert r["split_kind"] == "random" and r["n_test"] == n_test
         assert r["n_val"] == math.ceil(0.3 * (n - n_test)) and r["n_fit"] == min(10_000, n - n_test - r["n_val"])
@@ -176,9 +174,7 @@ def test_switching_the_monotone_fix_off_turns_the_verdict(runs06, tmp_path: Path
 
 def test_permuting_the_test_labels_changes_test_costs_but_no_choice(runs06, tmp_path: Path) -> None:
     spec, df, _ = raw_case("flights")
-    times = df[spec["time_column"]].to_numpy()
-    n_test = math.ceil(0.25 * len(df))
-    test = np.flatnonzero(times >= np.sort(times)[len(df) - n_test])
+    test = np.flatnonzero(latest_rows(df[spec["time_column"]].to_numpy(), 0.25))
     rng = np.random.default_rng(0)
     df.loc[df.index[test], spec["target"]] = rng.permutation(df[spec["target"]].to_numpy()[test])
     folder = tmp_path / "cases" / "flights"
