@@ -40,9 +40,9 @@ def runs06(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {c: run({"case": c}, runs) for c in CASES}
 
 
-def saved(result) -> tuple[pd.DataFrame, pd.DataFrame]:
+def saved(result, scores: str = "test") -> tuple[pd.DataFrame, pd.DataFrame]:
     folder = result.run.folder
-    return pd.read_parquet(folder / "behaviour_predictions.parquet"), pd.read_parquet(folder / "test_scores.parquet")
+    return pd.read_parquet(folder / "behaviour_predictions.parquet"), pd.read_parquet(folder / f"{scores}_scores.parquet")
 
 
 def recompute_violations(d: pd.DataFrame, threshold: float) -> pd.Series:
@@ -111,6 +111,41 @@ def test_candidate_costs_and_differences_equal_a_recomputation_from_the_saved_te
             assert r[f"test_diff_{m}"] == pytest.approx(cost[m] - cost[chosen], rel=1e-9, abs=1e-9)
             assert r[f"test_diff_{m}_lo"] <= r[f"test_diff_{m}"] <= r[f"test_diff_{m}_hi"]
     assert r["n_test"] == len(y) and r["eligible"] and chosen in r["eligible"]
+
+
+@pytest.mark.parametrize("case_id", CASES)
+def test_thresholds_costs_and_the_choice_come_from_the_validation_scores(runs06, case_id: str) -> None:
+    result = runs06[case_id]
+    r = result.results
+    _, scores = saved(result, "val")
+    spec, _, _ = raw_case(case_id)
+    c_fp, c_fn = spec["costs"]["false_positive"], spec["costs"]["false_negative"]
+    y = scores["y"].to_numpy().astype(bool)
+    assert len(y) == r["n_val"]
+
+    def cost(s, t):  # cost per 1,000 of flagging s >= t, for an array of thresholds t (counts from sorted scores)
+        pos, neg = np.sort(s[y]), np.sort(s[~y])
+        tp = len(pos) - np.searchsorted(pos, t, side="left")
+        fp = len(neg) - np.searchsorted(neg, t, side="left")
+        return 1000 * (c_fp * fp + c_fn * (len(pos) - tp)) / len(y)
+
+    val_cost = {}
+    for m in ("logistic", "lightgbm", "average"):
+        s = scores[m].to_numpy()
+        t = r["thresholds"][m]
+        best = cost(s, np.r_[np.unique(s), np.inf]).min()  # every distinct score as a threshold, and flagging nothing
+        assert cost(s, np.array([np.inf if t is None else t]))[0] == pytest.approx(best), f"{m}: the validation optimum"
+        val_cost[m] = best
+        if m in r["eligible"]:
+            assert r[f"val_cost_{m}"] == pytest.approx(best)
+    cheapest = min(r["eligible"], key=val_cost.get)
+    order = ["logistic", "lightgbm", "average"]
+    chosen = r["chosen_model"]
+    assert chosen == cheapest or (order.index(chosen) < order.index(cheapest) and
+                                  r[f"val_diff_{chosen}_lo"] <= 0 <= r[f"val_diff_{chosen}_hi"])
+    for m in r["eligible"]:
+        if m != cheapest:
+            assert r[f"val_diff_{m}"] == pytest.approx(val_cost[m] - val_cost[cheapest])
 
 
 @pytest.mark.parametrize("case_id", CASES)
