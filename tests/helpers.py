@@ -18,8 +18,8 @@ from workbench.cases.synthetic import make_case
 from workbench.runner.hygiene import write_notebook as _write
 from workbench.runner.notebooks import new_notebook
 
-__all__ = ["REPO", "at_declared_minimum", "case_with_permuted_test_labels", "edit_yaml", "finished_runs", "make_case",
-           "raw_case", "run_with_predictions", "write_notebook"]
+__all__ = ["REPO", "at_declared_minimum", "case_with_permuted_test_labels", "edit_yaml", "finished_runs",
+           "latest_rows", "make_case", "raw_case", "run_with_predictions", "write_notebook"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,6 +44,15 @@ def edit_yaml(folder: Path, **changes) -> None:
         else:
             spec[key] = value
     (folder / "case.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+
+
+def latest_rows(times: np.ndarray, test_size: float) -> np.ndarray:
+    """The test rows of a time split, recomputed without the library: the latest ceil(test_size x n) rows,
+    and every row that shares the cut-off time (a boolean mask)."""
+    import math
+
+    n = len(times)
+    return times >= np.sort(times)[n - math.ceil(test_size * n)]
 
 
 def write_notebook(path: Path, cells: list[tuple[str, str, list[str]]]) -> Path:

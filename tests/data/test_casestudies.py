@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import yaml
 
 from tests.helpers import REPO
 from workbench.cases import list_cases, load_case
@@ -73,3 +74,21 @@ def test_census_is_four_survey_years_with_a_slow_real_shift() -> None:
 def test_the_data_files_stay_small() -> None:
     for path in (REPO / "casestudies").glob("*/*.parquet"):
         assert path.stat().st_size < 5_000_000, path
+
+
+@pytest.mark.parametrize("case_id", BUNDLED)
+def test_bundled_cases_declare_expectations_a_review_cost_and_06(case_id: str) -> None:
+    spec = yaml.safe_load((REPO / "casestudies" / case_id / "case.yaml").read_text())
+    case = load_case(case_id)
+    assert case.expectations is not None and case.supports("06_evaluation")
+    assert case.costs.review is not None and case.costs.review > 0
+    assert "A review (review)" in case.costs.note, "the costs note says where the review cost comes from"
+    declared = spec["expectations"]
+    assert len(case.expectations.monotone) == len(declared.get("monotone", {}))
+    assert len(case.expectations.invariances) == len(declared.get("invariances", []))
+    for swap in [p for p in case.expectations.invariances if p.kind == "swap"]:
+        assert swap.column in case.sensitive, "a swapped attribute is one the case declares sensitive"
+    text = (REPO / "casestudies" / case_id / "case.yaml").read_text()
+    block = text[text.index("expectations:"):text.index("\nnotebooks:")]
+    assert block.count("#") >= len(declared.get("invariances", [])) + len(declared.get("monotone", {})), \
+        "each declared expectation says why in a comment"

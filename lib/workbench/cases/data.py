@@ -180,6 +180,7 @@ def read_data(folder: Path, spec: dict[str, Any], *, verify_sha256: bool = True,
                 f"{paths.display(folder / 'case.yaml')}: field 'fairness.favourable': {favourable!r} "
                 f"is not a value of target '{target}' (values: {values[:10]})"
             )
+        problems += _expected_values(spec, values, paths.display(folder / "case.yaml"))
 
     if spec.get("task") == "interactions" and isinstance(spec.get("interactions"), dict):
         _check_interactions_data(df, spec["interactions"], where, missing, problems)
@@ -244,3 +245,15 @@ def _check_interactions_data(df: pd.DataFrame, block: dict[str, Any], where: str
                 problems.append(f"{where}: rows of uniform_policy '{uniform}' must all have the same propensity"
                                 f"{' within each ' + present['segment'] if keys else ''} (uniform logging), "
                                 f"found up to {int(spread.max())} different values")
+
+
+def _expected_values(spec: dict[str, Any], values: list[Any], where: str) -> list[str]:
+    """Problems with `expectations.examples`: each example's expected class must be a value of the target."""
+    block = spec.get("expectations")
+    examples = block.get("examples") if isinstance(block, dict) else None
+    out = []
+    for i, ex in enumerate(examples if isinstance(examples, list) else []):
+        if isinstance(ex, dict) and "expected" in ex and ex["expected"] not in values:
+            out.append(f"{where}: field 'expectations.examples[{i}].expected': {ex['expected']!r} is not a value of "
+                       f"target '{spec.get('target')}' (values: {values[:10]})")
+    return out

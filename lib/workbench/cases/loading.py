@@ -9,7 +9,18 @@ from typing import Any
 from workbench import paths
 from workbench.cases import data as case_data
 from workbench.cases import schema
-from workbench.cases.model import Case, Costs, Fairness, Interactions, Serving, Slice
+from workbench.cases.model import (
+    Case,
+    Costs,
+    Example,
+    Expectations,
+    Fairness,
+    Interactions,
+    Monotone,
+    Perturbation,
+    Serving,
+    Slice,
+)
 from workbench.errors import CaseError, WorkbenchError
 from workbench.fileio import atomic_write, read_yaml_mapping, shown
 
@@ -163,6 +174,38 @@ def _build(spec: dict[str, Any], folder: Path, data: Any, warnings: list[str]) -
         interactions=interactions,
         fairness=_fairness(spec),
         serving=_serving(spec.get("serving")),
+        expectations=_expectations(spec.get("expectations")),
+    )
+
+
+def _perturbation(entry: dict[str, Any], directional: bool) -> Perturbation:
+    """One validated `invariances` or `directional` entry as a Perturbation, named when it has no name."""
+    params = {k: v for k, v in entry.items() if k not in ("kind", "column", "name", "direction")}
+    direction = {"increasing": 1, "decreasing": -1}[entry["direction"]] if directional else 0
+    shown = ", ".join(f"{k} {v}" for k, v in params.items() if k != "text")
+    name = entry.get("name") or f"{entry['kind']} {entry['column']}" + (f" ({shown})" if shown else "")
+    return Perturbation(entry["kind"], entry["column"], str(name), params, direction)
+
+
+def _expectations(block: dict[str, Any] | None) -> Expectations | None:
+    """The validated `expectations:` block as an Expectations, or None when the case declares none."""
+    if not block:
+        return None
+    monotone = []
+    for col, rule in (block.get("monotone") or {}).items():
+        rule = {"direction": rule} if isinstance(rule, str) else rule
+        monotone.append(Monotone(col, 1 if rule["direction"] == "increasing" else -1,
+                                 None if rule.get("step") is None else float(rule["step"]),
+                                 None if rule.get("factor") is None else float(rule["factor"])))
+    examples = [Example(str(ex.get("name") or f"example {i + 1}"),
+                        {k: v for k, v in ex.items() if k not in ("expected", "name")}, ex["expected"])
+                for i, ex in enumerate(block.get("examples") or [])]
+    return Expectations(
+        monotone=tuple(monotone),
+        invariances=tuple(_perturbation(e, False) for e in block.get("invariances") or []),
+        directional=tuple(_perturbation(e, True) for e in block.get("directional") or []),
+        examples=tuple(examples),
+        text_lengths={str(k): str(v) for k, v in (block.get("text_lengths") or {}).items()},
     )
 
 

@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-__all__ = ["FAIRNESS_CRITERIA", "KINDS", "Case", "Costs", "Fairness", "Interactions", "Serving", "Slice"]
+__all__ = ["FAIRNESS_CRITERIA", "KINDS", "Case", "Costs", "Example", "Expectations", "Fairness", "Interactions",
+           "Monotone", "Perturbation", "Serving", "Slice"]
 
 KINDS = ("numeric", "categorical", "text")  # the kinds of feature column a case may declare
 FAIRNESS_CRITERIA = ("demographic_parity", "equal_opportunity", "equalized_odds")  # what `fairness.criterion` may name
@@ -83,6 +84,52 @@ class Serving:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class Monotone:
+    """A declared direction: P(positive class) must not fall (+1) or not rise (-1) as `column` rises.
+
+    A behavioural test raises the feature by `step` (added) or `factor` (multiplied); with neither,
+    by its interquartile range on training rows.
+    """
+
+    column: str
+    direction: int
+    step: float | None = None
+    factor: float | None = None
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    """A declared perturbation of one feature: `kind` (round, swap, typos, append, punctuation) and its
+    parameters; `direction` is 0 for an invariance, +1 / -1 for how P(positive class) must move."""
+
+    kind: str
+    column: str
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    direction: int = 0
+
+
+@dataclass(frozen=True)
+class Example:
+    """A minimum-functionality example: some feature values and the class the decision must give."""
+
+    name: str
+    values: dict[str, Any]
+    expected: Any
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """What a model must do beyond its metric (case.yaml `expectations:`), for behavioural tests."""
+
+    monotone: tuple[Monotone, ...] = ()
+    invariances: tuple[Perturbation, ...] = ()
+    directional: tuple[Perturbation, ...] = ()
+    examples: tuple[Example, ...] = ()
+    text_lengths: dict[str, str] = field(default_factory=dict)  # numeric feature -> the text feature it measures
+
+
 @dataclass
 class Case:
     """A validated case study; `data` is its data file, loaded and checked."""
@@ -115,6 +162,7 @@ class Case:
     interactions: Interactions | None = None  # task interactions only: the logged-interaction columns
     fairness: Fairness | None = None
     serving: Serving | None = None  # optional serving facts (08_deployment)
+    expectations: Expectations | None = None  # optional `expectations:` block (behavioural tests)
 
     @property
     def data_path(self) -> Path:

@@ -35,6 +35,7 @@ OPTIONAL: dict[str, Any] = {
     "interactions": (dict, type(None)),
     "fairness": (dict, type(None)),
     "serving": (dict, type(None)),
+    "expectations": (dict, type(None)),
 }
 COST_KEYS = ("unit", "false_positive", "false_negative", "note", "retrain", "review", "assumption")
 FAIRNESS_KEYS = ("criterion", "favourable", "limit", "note")
@@ -174,6 +175,7 @@ def read_spec(folder: Path, warnings: list[str] | None = None) -> tuple[dict[str
     _check_interactions(spec, bad)
     _check_fairness(spec, bad)
     _check_serving(spec, bad)
+    _check_expectations(spec, bad)
 
     known = sorted(p.stem for p in paths.notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
     for nb in list_field(spec, "notebooks"):
@@ -283,3 +285,117 @@ def _check_serving(spec: dict[str, Any], bad: Callable[[str, str], None]) -> Non
             bad("serving.share_requested", f"{share:g} of {entities:,.0f} entities would be requested in "
                 f"{hours:g} hours, but only {per_period:,.0f} requests arrive in that time "
                 "(each requested entity needs at least one request)")
+
+
+# The optional `expectations:` block (06_evaluation's behavioural tests): what each part may hold.
+EXPECTATION_KEYS = ("monotone", "invariances", "directional", "examples", "text_lengths")
+DIRECTIONS = ("increasing", "decreasing")
+# perturbation kind -> (the feature kind it applies to, its parameters: name -> (type check, what is expected))
+PERTURBATION_KINDS: dict[str, tuple[str, dict[str, tuple[Any, str]]]] = {
+    "round": ("numeric", {"unit": (lambda v: _number(v) and v > 0, "a positive number")}),
+    "swap": ("categorical", {}),
+    "typos": ("text", {"rate": (lambda v: _number(v) and 0 < v <= 1, "a share of words in (0, 1]")}),
+    "append": ("text", {"text": (lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string")}),
+    "punctuation": ("text", {}),
+}
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_expectations(spec: dict[str, Any], bad: Any) -> None:
+    """Check the optional `expectations:` block: monotone directions, perturbations, examples, text lengths."""
+    block = spec.get("expectations")
+    if not isinstance(block, dict):
+        return  # absent, null, or a wrong type (reported with the other optional fields)
+    features: dict[str, Any] = spec["features"] if isinstance(spec.get("features"), dict) else {}
+    leaky = set(list_field(spec, "leaky"))
+    for key in sorted(set(block) - set(EXPECTATION_KEYS)):
+        bad(f"expectations.{key}", f"unknown key (expected one of: {', '.join(EXPECTATION_KEYS)})")
+
+    def feature(fld: str, col: Any, kinds: tuple[str, ...]) -> bool:
+        if not isinstance(col, str) or features.get(col) not in kinds:
+            bad(fld, f"{col!r} must be a feature of kind {' or '.join(kinds)} declared under features")
+            return False
+        if col in leaky:
+            bad(fld, f"'{col}' is declared leaky; expectations are about the features a model may use")
+            return False
+        return True
+
+    monotone = block.get("monotone")
+    if monotone is not None and not isinstance(monotone, dict):
+        bad("expectations.monotone", f"expected a mapping of numeric feature -> direction, got {monotone!r}")
+    for col, rule in (monotone or {}).items() if isinstance(monotone, dict) else ():
+        fld = f"expectations.monotone.{col}"
+        feature(fld, col, ("numeric",))
+        rule = {"direction": rule} if isinstance(rule, str) else rule
+        if not isinstance(rule, dict) or rule.get("direction") not in DIRECTIONS:
+            bad(fld, f"expected {' or '.join(DIRECTIONS)}, or a mapping with 'direction' and optionally 'step' or "
+                     f"'factor', got {rule!r}")
+            continue
+        if set(rule) - {"direction", "step", "factor"}:
+            bad(fld, f"unknown keys {sorted(set(rule) - {'direction', 'step', 'factor'})} (expected direction, step, factor)")
+        if "step" in rule and "factor" in rule:
+            bad(fld, "give either 'step' (added) or 'factor' (multiplied), not both")
+        if "step" in rule and not (_number(rule["step"]) and rule["step"] > 0):
+            bad(f"{fld}.step", f"expected a positive number (how far the feature rises), got {rule['step']!r}")
+        if "factor" in rule and not (_number(rule["factor"]) and rule["factor"] > 1):
+            bad(f"{fld}.factor", f"expected a number above 1 (the feature is multiplied by it), got {rule['factor']!r}")
+
+    for part in ("invariances", "directional"):
+        entries = block.get(part)
+        if entries is not None and not isinstance(entries, list):
+            bad(f"expectations.{part}", f"expected a list of perturbations, got {entries!r}")
+            continue
+        for i, entry in enumerate(entries or []):
+            _check_perturbation(f"expectations.{part}[{i}]", entry, part == "directional", feature, bad)
+
+    examples = block.get("examples")
+    if examples is not None and not isinstance(examples, list):
+        bad("expectations.examples", f"expected a list of examples, got {examples!r}")
+    for i, ex in enumerate(examples or [] if isinstance(examples, list) else []):
+        fld = f"expectations.examples[{i}]"
+        if not isinstance(ex, dict) or "expected" not in ex:
+            bad(fld, f"expected a mapping with 'expected' (a target value) and feature values, got {ex!r}")
+            continue
+        if not isinstance(ex["expected"], (str, int, bool)):
+            bad(f"{fld}.expected", f"expected a value of the target, got {ex['expected']!r}")
+        given = [c for c in ex if c not in ("expected", "name")]
+        if not given:
+            bad(fld, "gives no feature values")
+        for col in given:
+            if feature(f"{fld}.{col}", col, ("numeric", "categorical", "text")):
+                value, kind = ex[col], features[col]
+                if (kind == "numeric" and not _number(value)) or (kind == "text" and not isinstance(value, str)):
+                    bad(f"{fld}.{col}", f"expected a {'number' if kind == 'numeric' else 'string'} for a {kind} "
+                                        f"feature, got {value!r}")
+        if "name" in ex and not isinstance(ex["name"], str):
+            bad(f"{fld}.name", f"expected a string, got {ex['name']!r}")
+
+    lengths = block.get("text_lengths")
+    if lengths is not None and not isinstance(lengths, dict):
+        bad("expectations.text_lengths", f"expected a mapping of numeric feature -> text feature, got {lengths!r}")
+    for col, text in (lengths or {}).items() if isinstance(lengths, dict) else ():
+        feature(f"expectations.text_lengths.{col}", col, ("numeric",))
+        feature(f"expectations.text_lengths.{col}", text, ("text",))
+
+
+def _check_perturbation(fld: str, entry: Any, directional: bool, feature: Any, bad: Any) -> None:
+    """Check one perturbation of `invariances` or `directional`: its kind, column and parameters."""
+    if not isinstance(entry, dict) or entry.get("kind") not in PERTURBATION_KINDS:
+        bad(fld, f"expected a mapping with 'kind' (one of: {', '.join(PERTURBATION_KINDS)}) and 'column', got {entry!r}")
+        return
+    kind_of, params = PERTURBATION_KINDS[entry["kind"]]
+    feature(f"{fld}.column", entry.get("column"), (kind_of,))
+    allowed = {"kind", "column", "name", *params, *(["direction"] if directional else [])}
+    if set(entry) - allowed:
+        bad(fld, f"unknown keys {sorted(set(entry) - allowed)} (expected {', '.join(sorted(allowed))})")
+    for name, (ok, what) in params.items():
+        if not ok(entry.get(name)):
+            bad(f"{fld}.{name}", f"kind '{entry['kind']}' needs '{name}': {what}, got {entry.get(name)!r}")
+    if directional and entry.get("direction") not in DIRECTIONS:
+        bad(f"{fld}.direction", f"expected {' or '.join(DIRECTIONS)} (how P(positive class) must move), "
+                                f"got {entry.get('direction')!r}")
+    if "name" in entry and not isinstance(entry["name"], str):
+        bad(f"{fld}.name", f"expected a string, got {entry['name']!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -11,8 +12,8 @@ if TYPE_CHECKING:
 
     from workbench.cases import Case
 
-__all__ = ["classifier", "continue_training", "from_text", "gain_importance", "model_size_bytes", "n_trees",
-           "pipeline", "predict", "staged_predict", "to_text", "train", "truncate"]
+__all__ = ["classifier", "continue_training", "fit_pipeline", "from_text", "gain_importance", "model_size_bytes",
+           "monotone_constraints", "n_trees", "pipeline", "predict", "staged_predict", "to_text", "train", "truncate"]
 
 
 def classifier(*, seed: int = 0, n_estimators: int = 200, learning_rate: float = 0.05,
@@ -54,6 +55,37 @@ def pipeline(case: Case, *, columns: list[str] | None = None, include_leaky: boo
 
     return make_pipeline(preprocessor(case, model="tree", include_leaky=include_leaky, columns=columns),
                          classifier(seed=seed, n_estimators=n_estimators, **params))
+
+
+def monotone_constraints(names: Sequence[str], directions: Mapping[str, int]) -> list[int]:
+    """LightGBM's `monotone_constraints` for input columns named as the tree preprocessor names them
+    (`numeric__annual_inc`): a feature's declared direction (+1 / -1) on its column, 0 elsewhere."""
+    names = [str(n) for n in names]
+    wanted = {f"numeric__{col}": int(np.sign(d)) for col, d in directions.items()}
+    missing = sorted(k.removeprefix("numeric__") for k in wanted if k not in names)
+    if missing:
+        raise ValueError(f"monotone constraints need numeric features passed through as they are; not among the "
+                         f"model's input columns: {', '.join(missing)}")
+    return [wanted.get(n, 0) for n in names]
+
+
+def fit_pipeline(pipe: Pipeline, X: Any, y: np.ndarray, *, monotone: Mapping[str, int] | None = None,
+                 method: str = "basic") -> Pipeline:
+    """Fit a pipeline made by `pipeline`; with `monotone` (numeric feature -> +1 increasing, -1 decreasing),
+    P(positive class) is constrained to move only that way in each named feature (LightGBM's
+    `monotone_constraints`, set once the fitted preprocessor has fixed the column order).
+
+    `method` is LightGBM's `monotone_constraints_method`: basic (its default and the fastest),
+    intermediate or advanced (less restrictive, slower; the same guarantee).
+    """
+    if not monotone:
+        return pipe.fit(X, y)
+    preprocess, model = pipe[:-1], pipe[-1]
+    Xt = preprocess.fit_transform(X, y)
+    names = preprocess.get_feature_names_out()
+    model.set_params(monotone_constraints=monotone_constraints(names, monotone), monotone_constraints_method=method)
+    model.fit(Xt, y)
+    return pipe
 
 
 def model_size_bytes(model: Any) -> int:

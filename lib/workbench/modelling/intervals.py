@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from workbench.modelling.metrics import row_costs
+
 __all__ = [
     "Interval",
     "bootstrap_rows",
@@ -117,15 +119,11 @@ def paired_cost_difference(y: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray
     Each row's cost under A minus its cost under B is resampled, so what both options get right or
     wrong together cancels: the interval is much narrower than comparing two separate intervals.
     """
-    y = np.asarray(y).astype(bool)
-    a, b = np.asarray(pred_a).astype(bool), np.asarray(pred_b).astype(bool)
+    y, a, b = np.asarray(y), np.asarray(pred_a), np.asarray(pred_b)
     if not len(y) == len(a) == len(b):
         raise ValueError(f"y ({len(y)}), pred_a ({len(a)}) and pred_b ({len(b)}) must have one entry per row")
-
-    def row_cost(p: np.ndarray) -> np.ndarray:
-        return np.where(p & ~y, cost_fp, 0.0) + np.where(~p & y, cost_fn, 0.0)
-
-    m = mean_interval(1000.0 * (row_cost(a) - row_cost(b)), n_boot=n_boot, level=level, seed=seed)
+    diff = row_costs(y, a, cost_fp, cost_fn) - row_costs(y, b, cost_fp, cost_fn)
+    m = mean_interval(1000.0 * diff, n_boot=n_boot, level=level, seed=seed)
     return Interval(m.value, m.lo, m.hi, level, "paired " + m.method)
 
 

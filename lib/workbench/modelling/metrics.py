@@ -22,6 +22,7 @@ __all__ = [
     "per_1000",
     "ranking_scores",
     "roc_auc",
+    "row_costs",
 ]
 
 
@@ -57,6 +58,13 @@ def cost_from_counts(fp: Any, fn: Any, n: Any, cost_fp: Any, cost_fn: Any) -> An
     """The cost per 1,000 decisions of fp false positives and fn false negatives among n decisions
     (scalars or arrays of counts)."""
     return per_1000(np.asarray(fp) * cost_fp + np.asarray(fn) * cost_fn, n)
+
+
+def row_costs(y: np.ndarray, pred: np.ndarray, cost_fp: float, cost_fn: float) -> np.ndarray:
+    """What each row's 0/1 decision costs: cost_fp for a false positive, cost_fn for a false negative, else 0."""
+    y = np.asarray(y).astype(bool)
+    p = np.asarray(pred).astype(bool)
+    return np.where(p & ~y, float(cost_fp), 0.0) + np.where(~p & y, float(cost_fn), 0.0)
 
 
 def cost_per_1000(y: np.ndarray, pred: np.ndarray, cost_fp: float, cost_fn: float) -> float:

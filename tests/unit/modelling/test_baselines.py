@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.cases import load_case
-from workbench.modelling.baselines import describe_rule, fit_baselines, one_feature_rule
+from workbench.modelling.baselines import describe_rule, fit_baselines, logistic_pipeline, one_feature_rule
 from workbench.modelling.metrics import cost_per_1000
 
 
@@ -46,3 +46,11 @@ def test_every_baseline_scores_every_test_row_and_models_beat_majority(tiny_case
     costs = {n: cost_per_1000(y, b.pred, 1, 4) for n, b in fitted.items()}
     assert all(len(b.score) == 100 and set(np.unique(b.pred)) <= {0, 1} for b in fitted.values())
     assert costs["logistic"] < costs["majority"]
+
+
+def test_the_logistic_pipeline_takes_the_named_columns_and_solver(tiny_case) -> None:
+    case = load_case(tiny_case)
+    df, y = case.frame(), case.labels()
+    model = logistic_pipeline(case, columns=["colour"], solver="liblinear").fit(df, y)
+    assert model[-1].solver == "liblinear" and model[-1].n_features_in_ == 3, "one-hot colour only"
+    assert np.array_equal(model.predict_proba(df.assign(x=0.0)), model.predict_proba(df)), "x is not an input"

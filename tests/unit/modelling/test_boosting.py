@@ -1,4 +1,4 @@
-"""The LightGBM wrapper (workbench.modelling.boosting): native and continued training, the Pipeline, gains and size."""
+"""The LightGBM wrapper (workbench.modelling.boosting): training, the Pipeline, monotone constraints, gains and size."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 
+from tests.helpers import make_case
 from workbench.cases import load_case
 from workbench.modelling import boosting
 
@@ -132,3 +133,56 @@ def test_staged_predict_equals_each_truncated_models_predictions() -> None:
         np.testing.assert_allclose(p, boosting.predict(boosting.truncate(model, k), X), rtol=1e-12, atol=1e-15)
     with pytest.raises(ValueError, match="cannot predict with 31 trees"):
         boosting.staged_predict(model, X, [31])
+
+
+def _bump_case(folder):
+    """The tiny case with its label redrawn as a bump in x: P(yes) peaks at x = 0 and falls on both sides."""
+    import pandas as pd
+    import yaml
+
+    from workbench.fileio import sha256_file
+
+    make_case(folder, n=3000)
+    df = pd.read_parquet(folder / "data.parquet")
+    rng = np.random.default_rng(1)
+    p = 1 / (1 + np.exp(-(2.5 - 3 * df["x"] ** 2)))
+    df["label"] = np.where(rng.random(len(df)) < p, "yes", "no")
+    df.to_parquet(folder / "data.parquet", index=False)
+    spec = yaml.safe_load((folder / "case.yaml").read_text())
+    spec["sha256"] = sha256_file(folder / "data.parquet")
+    (folder / "case.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    return load_case(folder)
+
+
+def test_monotone_constraints_give_each_named_numeric_input_its_direction() -> None:
+    names = ["numeric__x", "numeric__z", "categorical__colour"]
+    assert boosting.monotone_constraints(names, {"z": -1, "x": 3}) == [1, -1, 0]
+    with pytest.raises(ValueError, match="not among the model's input columns: colour"):
+        boosting.monotone_constraints(names, {"colour": 1})
+
+
+def test_a_constrained_pipeline_is_monotone_in_every_row_where_the_plain_one_is_not(tmp_path) -> None:
+    case = _bump_case(tmp_path / "bump")
+    df, y = case.frame(), case.labels()
+    plain = boosting.fit_pipeline(boosting.pipeline(case, n_estimators=60), df, y)
+    constrained = boosting.fit_pipeline(boosting.pipeline(case, n_estimators=60), df, y, monotone={"x": 1})
+    assert list(constrained[-1].get_params()["monotone_constraints"]) == [1, 0]
+    rows = df.sample(200, random_state=0)
+    grid = np.linspace(-3, 3, 25)
+
+    def ice(model):  # each row's P(yes) as x moves along the grid, everything else held: (rows, grid)
+        return np.column_stack([model.predict_proba(rows.assign(x=v))[:, 1] for v in grid])
+
+    steps_plain, steps_constrained = np.diff(ice(plain), axis=1), np.diff(ice(constrained), axis=1)
+    assert (steps_plain < -1e-6).any(axis=1).mean() > 0.9, "the bump makes the plain model fall somewhere in most rows"
+    assert (steps_constrained >= -1e-12).all(), "the constrained model never falls as x rises, in any row"
+    assert roc_auc_score(y, plain.predict_proba(df)[:, 1]) > roc_auc_score(y, constrained.predict_proba(df)[:, 1])
+
+
+def test_fit_pipeline_without_directions_is_an_ordinary_fit(tiny_case) -> None:
+    case = load_case(tiny_case)
+    df, y = case.frame(), case.labels()
+    a = boosting.fit_pipeline(boosting.pipeline(case, n_estimators=20), df, y)
+    b = boosting.pipeline(case, n_estimators=20).fit(df, y)
+    np.testing.assert_array_equal(a.predict_proba(df), b.predict_proba(df))
+    assert a[-1].get_params().get("monotone_constraints") is None

@@ -16,6 +16,7 @@ from workbench.modelling.metrics import (
     evaluate,
     f1_threshold,
     ranking_scores,
+    row_costs,
 )
 
 
@@ -133,3 +134,12 @@ def test_cost_ratio_sweep_repeats_best_threshold_for_each_ratio(data) -> None:
         assert row.flag_nothing == pytest.approx(cost_per_1000(y, np.zeros_like(y), 2.0, 2.0 * row.ratio))
         assert row.flag_everything == pytest.approx(cost_per_1000(y, np.ones_like(y), 2.0, 2.0 * row.ratio))
     assert sweep["threshold"].is_monotonic_decreasing, "a dearer false negative never raises the threshold"
+
+
+def test_row_costs_price_each_error_and_average_to_the_cost_per_1000(data) -> None:
+    y, score = data
+    pred = score >= 0.4
+    costs = row_costs(y, pred, 2.0, 7.0)
+    expected = [2.0 if p and not t else 7.0 if t and not p else 0.0 for t, p in zip(y, pred)]
+    np.testing.assert_array_equal(costs, expected)
+    assert 1000 * costs.mean() == pytest.approx(cost_per_1000(y, pred, 2.0, 7.0))
