@@ -19,7 +19,7 @@ test: $(STAMP) ## the test suite (unit, data, notebooks, system, nbval), on ever
 	$(BIN)/python -m pytest --nbval-lax -n auto --dist loadfile tests notebooks
 
 test-fast: $(STAMP) ## unit and data tests only (the edit loop, under a minute)
-	$(BIN)/python -m pytest tests/unit tests/data
+	$(BIN)/python -m pytest -n auto tests/unit tests/data
 
 lint: $(STAMP) ## ruff, mypy on the library, and notebook hygiene
 	$(BIN)/ruff check lib tests benchmarks casestudies
