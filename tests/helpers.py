@@ -19,7 +19,7 @@ from workbench.runner.hygiene import write_notebook as _write
 from workbench.runner.notebooks import new_notebook
 
 __all__ = ["REPO", "at_declared_minimum", "case_with_permuted_test_labels", "edit_yaml", "finished_runs",
-           "latest_rows", "make_case", "raw_case", "run_with_predictions", "write_notebook"]
+           "latest_rows", "make_case", "raw_case", "run_with_predictions", "write_case", "write_notebook"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -53,6 +53,16 @@ def latest_rows(times: np.ndarray, test_size: float) -> np.ndarray:
 
     n = len(times)
     return times >= np.sort(times)[n - math.ceil(test_size * n)]
+
+
+def write_case(folder: Path, spec: dict, df: pd.DataFrame) -> Path:
+    """A case folder holding `df` as its data file and `spec` as its case.yaml (id: the folder's name,
+    no sha256), e.g. a bundled case with some rows altered."""
+    folder.mkdir(parents=True)
+    df.to_parquet(folder / spec["data"], index=False)
+    spec = {k: v for k, v in spec.items() if k != "sha256"} | {"id": folder.name}
+    (folder / "case.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    return folder
 
 
 def write_notebook(path: Path, cells: list[tuple[str, str, list[str]]]) -> Path:

@@ -8,7 +8,10 @@ one implementation of each interval the notebooks use:
   their cost-per-1,000 difference over 1,000), drawn exactly and fast from the distinct values;
 - `paired_cost_difference`: cost per 1,000 of option A minus option B on the same rows;
 - `proportion_interval`: a Wilson interval for k successes in n trials ("0 of 200" is not "0.00");
-- `repeats_interval`: a t interval over repeats (seeds, splits, windows).
+- `repeats_interval`: a t interval over repeats (seeds, splits, windows);
+- `auc_interval`, `auc_difference`: ROC-AUC (or a paired difference of two options' ROC-AUC) on one
+  set of rows, and the difference between two sets of rows (two splits), bootstrapped over rows or
+  over groups of rows resampled whole (e.g. days, whose rows share their weather).
 
 Every function returns an `Interval` (value, lo, hi, level, method); `distinguishable` says whether
 an interval of a difference excludes zero, and `simplest_indistinct` applies the rule that the
@@ -26,6 +29,8 @@ from workbench.modelling.metrics import row_costs
 
 __all__ = [
     "Interval",
+    "auc_difference",
+    "auc_interval",
     "bootstrap_rows",
     "distinguishable",
     "mean_interval",
@@ -171,3 +176,58 @@ def simplest_indistinct(order: Sequence[str], best: str, gaps: Mapping[str, Inte
         if option == best or gaps[option].lo <= 0:
             return option
     return best  # unreachable: best is in order
+
+
+def _clusters(groups: np.ndarray | None, n: int) -> tuple[np.ndarray, int, str]:
+    """Each row's cluster code, the number of clusters, and their name (rows are their own clusters without groups)."""
+    if groups is None:
+        return np.arange(n), n, "rows"
+    if len(groups) != n:
+        raise ValueError(f"groups has {len(groups)} entries for {n} rows")
+    _, codes = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)
+    return codes, int(codes.max()) + 1 if n else 0, "groups"
+
+
+def auc_interval(y: np.ndarray, score: np.ndarray, *, baseline: np.ndarray | None = None,
+                 groups: np.ndarray | None = None, n_boot: int = 500, level: float = 0.9, seed: int = 0) -> Interval:
+    """ROC-AUC of `score`, or with `baseline` (another option's scores on the same rows) the paired
+    difference AUC(score) - AUC(baseline), with a percentile bootstrap interval.
+
+    Rows are resampled, or with `groups` whole groups of rows (clusters such as days or entities),
+    which keeps rows that share something together and widens the interval honestly.
+    """
+    from workbench.modelling.metrics import roc_auc_by_weights
+
+    a = roc_auc_by_weights(y, score)
+    b = None if baseline is None else roc_auc_by_weights(y, baseline)
+    codes, n, unit = _clusters(groups, len(np.asarray(y)))
+
+    def statistic(idx: np.ndarray) -> float:
+        w = np.bincount(idx, minlength=n)[codes]
+        return a(w) - (b(w) if b is not None else 0.0)
+
+    iv = bootstrap_rows(n, statistic, n_boot=n_boot, level=level, seed=seed)
+    kind = "paired " if b is not None else ""
+    return Interval(iv.value, iv.lo, iv.hi, level, f"{kind}percentile bootstrap over {n:,} {unit}, {n_boot} resamples")
+
+
+def auc_difference(y_a: np.ndarray, score_a: np.ndarray, y_b: np.ndarray, score_b: np.ndarray, *,
+                   groups_a: np.ndarray | None = None, groups_b: np.ndarray | None = None, n_boot: int = 500,
+                   level: float = 0.9, seed: int = 0) -> Interval:
+    """ROC-AUC on rows A minus ROC-AUC on other rows B (e.g. the test rows of two splits), with a
+    percentile bootstrap interval over the pooled rows (or groups, resampled whole) of both sets.
+    """
+    from workbench.modelling.metrics import roc_auc_by_weights
+
+    auc_a, auc_b = roc_auc_by_weights(y_a, score_a), roc_auc_by_weights(y_b, score_b)
+    codes_a, n_a, unit = _clusters(groups_a, len(np.asarray(y_a)))
+    codes_b, n_b, _ = _clusters(groups_b, len(np.asarray(y_b)))
+
+    def statistic(idx: np.ndarray) -> float:
+        w_a = np.bincount(idx[idx < n_a], minlength=n_a)[codes_a]
+        w_b = np.bincount(idx[idx >= n_a] - n_a, minlength=n_b)[codes_b]
+        return auc_a(w_a) - auc_b(w_b)
+
+    iv = bootstrap_rows(n_a + n_b, statistic, n_boot=n_boot, level=level, seed=seed)
+    return Interval(iv.value, iv.lo, iv.hi, level,
+                    f"percentile bootstrap over the {n_a + n_b:,} pooled {unit} of both sets, {n_boot} resamples")

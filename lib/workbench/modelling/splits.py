@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from workbench.cases import Case
 
-__all__ = ["SPLITS", "split", "subsample", "windows"]
+__all__ = ["SPLITS", "group_split", "split", "subsample", "windows"]
 
 SPLITS = ("auto", "time", "random")
 
@@ -48,6 +48,29 @@ def split(case: Case, *, kind: str = "auto", test_size: float = 0.25, seed: int 
     train, test = train_test_split(np.arange(n), test_size=n_test, random_state=seed,
                                    stratify=case.labels(df))
     return np.sort(train), np.sort(test)
+
+
+def group_split(groups: np.ndarray, *, test_size: float = 0.25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of train and test with every group (an entity, a day) wholly on one side.
+
+    Groups are shuffled (seeded) and held out whole until at least ceil(test_size * n) rows are
+    in test, so no entity is seen in training and judged in test. Missing values form one group.
+    """
+    import pandas as pd
+
+    if not 0 < test_size < 1:
+        raise WorkbenchError(f"test_size must be between 0 and 1, got {test_size}")
+    codes, uniques = pd.factorize(pd.Series(groups, dtype=object), use_na_sentinel=False)
+    if len(uniques) < 2:
+        raise WorkbenchError(f"a group split needs at least two groups, got {len(uniques)}")
+    sizes = np.bincount(codes, minlength=len(uniques))
+    order = np.random.default_rng(seed).permutation(len(uniques))
+    n_test = math.ceil(test_size * len(codes))
+    taken = int(np.searchsorted(np.cumsum(sizes[order]), n_test)) + 1
+    held = np.zeros(len(uniques), dtype=bool)
+    held[order[:min(taken, len(uniques) - 1)]] = True  # at least one group stays in training
+    test_mask = held[codes]
+    return np.flatnonzero(~test_mask), np.flatnonzero(test_mask)
 
 
 def subsample(rows: np.ndarray, max_rows: int | None, seed: int) -> np.ndarray:

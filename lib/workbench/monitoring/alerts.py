@@ -8,6 +8,7 @@ delay for far fewer false alarms.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,12 +18,86 @@ from workbench.monitoring.drift import Detector, Encoded, Reference, drifted
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CORRECTIONS", "DETECTORS", "RARE", "alerts", "detection_delay", "detectors", "pool_rare", "rows_per_day",
-           "scan", "time_order", "windows"]
+__all__ = ["CORRECTIONS", "DETECTORS", "PERIODS", "RARE", "Timebase", "alerts", "auto_window", "detection_delay",
+           "detectors", "period_windows", "pool_rare", "rows_per_day", "scan", "time_order", "timebase", "windows"]
 
 DETECTORS = ("ks_chi2", "psi", "wasserstein")
 CORRECTIONS = ("none", "bonferroni")
 RARE = "(rare)"
+PERIODS = {"week": 7.0, "month": 30.44, "quarter": 91.31, "year": 365.25}  # days in each period a time may stand for
+WINDOW_SIZES = (2000, 1000, 500, 250, 200, 100, 50)  # what `auto_window` chooses from, largest first
+
+
+@dataclass(frozen=True)
+class Timebase:
+    """The time a case's rows carry.
+
+    `unit` is "day" when the times are timestamps (days and months are real), else the period each
+    distinct time stands for ("week", "month", "quarter", "year"; e.g. a survey year), inside which
+    rows have no order. `rows_per_unit` is rows per day, or per period.
+    """
+
+    unit: str
+    rows_per_unit: float
+
+    @property
+    def timestamps(self) -> bool:
+        """Whether days (and so months) are real for these rows."""
+        return self.unit == "day"
+
+    @property
+    def budget_unit(self) -> str:
+        """The unit alert rates are counted in: a month for timestamps, else one period."""
+        return "month" if self.timestamps else self.unit
+
+    def windows_per_budget_unit(self, window: int) -> float:
+        """How many windows of `window` rows arrive in one budget unit (a month of 30.44 days, or a period)."""
+        per = self.rows_per_unit * PERIODS["month"] if self.timestamps else self.rows_per_unit
+        return per / window
+
+    def delay_windows(self, days: float, window: int) -> int:
+        """Windows that pass during a delay of `days` (for periods: whole periods of windows)."""
+        if days <= 0:
+            return 0
+        if self.timestamps:
+            return int(np.ceil(days * self.rows_per_unit / window))
+        periods = int(np.ceil(days / PERIODS[self.unit] - 1e-6))
+        return int(periods * np.floor(self.rows_per_unit / window))
+
+
+def timebase(times: pd.Series) -> Timebase:
+    """Timestamps (the typical step between distinct times is at most a day) or periods (the step is
+    about a week, month, quarter or year: the nearest on a log scale)."""
+    distinct = np.unique(times.to_numpy())
+    if len(distinct) < 2:
+        raise ValueError("monitoring over time needs at least two distinct times in the time column")
+    step = float(np.median(np.diff(distinct)) / np.timedelta64(1, "D"))
+    if step <= 1.0:
+        return Timebase("day", rows_per_day(times))
+    unit = min(PERIODS, key=lambda u: abs(np.log(PERIODS[u] / step)))
+    return Timebase(unit, len(times) / len(distinct))
+
+
+def auto_window(pool_rows: int, later_rows: int, *, min_windows: int = 10) -> int:
+    """The largest of `WINDOW_SIZES` that fits at least 4 times in the unshifted pool (weighted draws
+    need room) and `min_windows` times in the rows after the reference period."""
+    for size in WINDOW_SIZES:
+        if 4 * size <= pool_rows and min_windows * size <= later_rows:
+            return size
+    raise ValueError(f"too few rows to monitor: an unshifted pool of {pool_rows:,} rows and {later_rows:,} rows after "
+                     f"the reference period fit no window of {WINDOW_SIZES[-1]} rows or more")
+
+
+def period_windows(positions: np.ndarray, times: pd.Series, size: int, seed: int = 0) -> list[np.ndarray]:
+    """Windows of `size` of `positions` that never cross a period: the rows of each distinct time (in
+    time order) in a random (seeded) order, cut into windows; each period's remainder is dropped.
+    `times` holds the time of each position."""
+    rng = np.random.default_rng(seed)
+    t = times.to_numpy()
+    out: list[np.ndarray] = []
+    for value in np.unique(t):
+        out.extend(windows(rng.permutation(np.asarray(positions)[t == value]), size))
+    return out
 
 
 def detectors(alpha: float = 0.05, correction: str = "none", effect_threshold: float = 0.1,

@@ -8,17 +8,17 @@ import pytest
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler, TargetEncoder
-from sklearn.tree import DecisionTreeClassifier
 
-from workbench.cases import load_case
 from workbench.features.leakage import (
-    compare_splits,
     duplicate_share,
+    duplicates,
     flag_leaks,
     one_feature_auc,
     one_feature_scores,
     preprocessing_gap,
+    repeated_entities,
 )
 
 
@@ -99,60 +99,71 @@ def test_flag_leaks_applies_the_absolute_and_the_lead_rule(aucs: list[float], fl
     assert out["near_perfect"].tolist() == [a >= 0.9 for a in aucs]
 
 
-def period_data(n_days: int = 200, per_day: int = 20, seed: int = 0, leak: bool = True) -> pd.DataFrame:
-    """Rows over n_days; with `leak`, the label depends on a per-day shock that the feature `day` identifies."""
+def levels(n: int = 6000, rows_per_level: int = 4, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """A categorical with few rows per level and a real level effect, plus a noise number."""
     rng = np.random.default_rng(seed)
-    day = np.repeat(np.arange(n_days), per_day)
-    x = rng.normal(size=len(day))
-    logit = (rng.normal(0, 2.5, n_days)[day] if leak else 1.5 * x) - 0.5
-    return pd.DataFrame({
-        "when": pd.Timestamp("2024-01-01") + pd.to_timedelta(day, unit="D"),
-        "day": day.astype(float), "x": x,
-        "label": np.where(rng.random(len(day)) < 1 / (1 + np.exp(-logit)), "yes", "no"),
-    })
+    level = np.repeat(np.arange(n // rows_per_level), rows_per_level)
+    effect = rng.normal(0, 1.2, n // rows_per_level)[level]
+    y = (rng.random(n) < 1 / (1 + np.exp(-effect))).astype(int)
+    order = rng.permutation(n)  # each level's rows land on either side of the split at random
+    df = pd.DataFrame({"level": level.astype(str), "x": rng.normal(size=n)}).iloc[order].reset_index(drop=True)
+    return df, y[order]
 
 
-@pytest.mark.parametrize("leak", [True, False])
-def test_compare_splits_finds_a_gap_only_when_periods_leak(tiny_case, leak: bool) -> None:
-    case = load_case(tiny_case)  # time column 'when', positive class 'yes'
-    df = period_data(leak=leak)
-    columns = ["day"] if leak else ["x"]
-
-    def measure(train: pd.DataFrame, test: pd.DataFrame) -> float:
-        model = DecisionTreeClassifier(min_samples_leaf=10, random_state=0)
-        model.fit(train[columns], case.labels(train))
-        return roc_auc_score(case.labels(test), model.predict_proba(test[columns])[:, 1])
-
-    scores = compare_splits(case, measure, data=df, seed=1, max_train_rows=2000)
-    assert set(scores) == {"time", "random"}
-    if leak:
-        assert scores["random"] - scores["time"] > 0.2 and abs(scores["time"] - 0.5) < 0.1
-    else:
-        assert abs(scores["random"] - scores["time"]) < 0.05 and scores["time"] > 0.75
-
-
-def test_compare_splits_without_time_runs_the_random_split_only(tiny_case) -> None:
-    case = load_case(tiny_case)
-    case.time_column = None
-    seen = []
-    out = compare_splits(case, lambda tr, te: seen.append((len(tr), len(te))) or 0.5, max_train_rows=50)
-    assert out == {"random": 0.5} and seen == [(50, 100)]
-
-
-def test_statistics_fitted_on_all_rows_leak_test_labels_through_a_target_encoding() -> None:
-    rng = np.random.default_rng(0)
-    n = 4000
-    df = pd.DataFrame({"pair": np.repeat(np.arange(n // 2), 2).astype(str), "x": rng.normal(size=n)})
-    y = rng.integers(0, 2, n)  # pure noise: nothing is learnable
-    order = rng.permutation(n)  # each pair's two rows land on either side of the split at random
-    df, y = df.iloc[order].reset_index(drop=True), y[order]
-    args = (df.iloc[:3000], y[:3000], df.iloc[3000:], y[3000:])
-    target = ColumnTransformer([("pair", TargetEncoder(target_type="binary"), ["pair"])])
-    leaky = preprocessing_gap(target, LogisticRegression(), *args)
-    assert abs(leaky["train_only"] - 0.5) < 0.06 and leaky["gap"] > 0.15
+def test_statistics_fitted_on_all_rows_leak_the_test_labels_into_a_target_encoding() -> None:
+    """Training rows are encoded out of fold in both arms, so the gap is what the test labels leak: it
+    is there with the true test labels and gone (below zero: noise) when the shortcut sees them shuffled."""
+    df, y = levels()
+    args = (df.iloc[:4500], y[:4500], df.iloc[4500:], y[4500:])
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    target = ColumnTransformer([("level", TargetEncoder(target_type="binary", cv=cv), ["level"])])
+    leaky = preprocessing_gap(target, LogisticRegression(), *args, return_scores=True)
+    placebo = preprocessing_gap(target, LogisticRegression(), *args, shuffle_test_labels=0)
+    assert leaky["gap"] > 0.05 and placebo["gap"] < 0.01
     assert leaky["gap"] == pytest.approx(leaky["all_data"] - leaky["train_only"])
+    assert roc_auc_score(y[4500:], leaky["scores_all_data"]) == pytest.approx(leaky["all_data"])
     scaled = preprocessing_gap(ColumnTransformer([("x", StandardScaler(), ["x"])]), LogisticRegression(), *args)
     assert abs(scaled["gap"]) < 0.01  # a scaler's statistics carry no labels
+
+
+def test_on_pure_noise_the_shortcut_still_leaks_each_test_rows_own_label() -> None:
+    """Pairs of rows, labels pure noise: nothing is learnable, so the Pipeline scores chance; the shortcut's
+    encoding of a test row carries that row's own label, and the model ranks by it."""
+    rng = np.random.default_rng(0)
+    n = 4000
+    df = pd.DataFrame({"pair": np.repeat(np.arange(n // 2), 2).astype(str)})
+    y = rng.integers(0, 2, n)
+    order = rng.permutation(n)
+    df, y = df.iloc[order].reset_index(drop=True), y[order]
+    args = (df.iloc[:3000], y[:3000], df.iloc[3000:], y[3000:])
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    target = ColumnTransformer([("pair", TargetEncoder(target_type="binary", cv=cv), ["pair"])])
+    gap = preprocessing_gap(target, LogisticRegression(), *args)
+    assert abs(gap["train_only"] - 0.5) < 0.06 and gap["gap"] > 0.15
+
+
+def test_duplicates_find_exact_and_near_texts_and_the_row_they_copy() -> None:
+    train = pd.DataFrame({"text": ["the tea was great and fresh", "awful coffee, stale beans",
+                                   "a fine cup of green tea every morning", "cheap cocoa mix"], "n": [1, 2, 3, 4]})
+    test = pd.DataFrame({"text": ["awful coffee, stale beans", "a fine cup of green tea every morning!",
+                                  "completely different words here", "cheap cocoa mix"], "n": [2, 3, 9, 5]},
+                        index=[10, 11, 12, 13])
+    got = duplicates(train, test, ["text", "n"], text="text", threshold=0.9)
+    assert got.index.tolist() == [10, 11, 12, 13]
+    assert got["exact"].tolist() == [True, False, False, False]  # the last differs on n
+    assert got["near"].tolist() == [True, True, False, True]
+    assert got["match"].tolist()[:2] == [1, 2] and got.loc[13, "match"] == 3
+    assert got.loc[12, "similarity"] < 0.5
+    within = duplicates(pd.concat([train, test.iloc[:1]], ignore_index=True), None, ["text", "n"])
+    assert within["exact"].tolist() == [False, True, False, False, True]  # each copy points at the other
+    assert within["match"].tolist() == [-1, 4, -1, -1, 1] and within["similarity"].isna().all()
+
+
+def test_repeated_entities_are_identifiers_with_several_rows_each() -> None:
+    frame = pd.DataFrame({"plane": np.repeat(np.arange(30), 3), "row_id": np.arange(90),
+                          "two": np.arange(90) % 2})
+    assert repeated_entities(frame, ["plane", "row_id", "two"]) == {"plane": 3.0}
+    assert repeated_entities(frame, ["two"], min_entities=2) == {"two": 45.0}
 
 
 def test_duplicate_share_counts_test_rows_with_a_training_twin_like_brute_force() -> None:

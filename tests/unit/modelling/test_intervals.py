@@ -9,6 +9,8 @@ from statsmodels.stats.proportion import proportion_confint
 
 from workbench.modelling.intervals import (
     Interval,
+    auc_difference,
+    auc_interval,
     bootstrap_rows,
     distinguishable,
     mean_interval,
@@ -103,3 +105,43 @@ def test_rounded_text_shows_as_many_decimals_as_the_width_needs() -> None:
     assert Interval(0.0003, 0.00001, 0.00058, 0.9, "x").rounded() == "0.00030 [0.00001, 0.00058] (90%)"
     assert Interval(5.6, -3.8, 14.9, 0.9, "x").rounded() == "6 [-4, 15] (90%)"
     assert Interval(0.0, 0.0, 0.0, 0.9, "x").rounded() == "0 [0, 0] (90%)"
+
+
+def _scores(n: int, seed: int, shift: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.3).astype(int)
+    return y, rng.normal(size=n) + shift * y, rng.integers(0, 25, n)
+
+
+def test_auc_interval_equals_a_brute_force_cluster_bootstrap_with_scikit_learn() -> None:
+    """Same seed, same resamples: whole groups drawn with replacement, AUC with scikit-learn's sample weights."""
+    from sklearn.metrics import roc_auc_score
+
+    y, a, groups = _scores(400, 1)
+    b = a + np.random.default_rng(2).normal(size=400)  # a worse option on the same rows
+    got = auc_interval(y, a, baseline=b, groups=groups, n_boot=200, level=0.8, seed=3)
+    _, codes = np.unique(groups.astype(str), return_inverse=True)
+    rng = np.random.default_rng(3)
+    reps = []
+    for _ in range(200):
+        w = np.bincount(rng.integers(0, 25, 25), minlength=25)[codes]
+        reps.append(roc_auc_score(y, a, sample_weight=w) - roc_auc_score(y, b, sample_weight=w))
+    assert got.value == pytest.approx(roc_auc_score(y, a) - roc_auc_score(y, b), abs=1e-12)
+    assert (got.lo, got.hi) == pytest.approx(tuple(np.quantile(reps, [0.1, 0.9])), abs=1e-12)
+    assert "25 groups" in got.method and got.lo > 0, "the better option is distinguishably better"
+    rows = auc_interval(y, a, n_boot=200, seed=3)
+    assert rows.value == pytest.approx(roc_auc_score(y, a)) and "400 rows" in rows.method
+
+
+def test_auc_difference_resamples_both_sets_and_covers_a_true_zero_about_as_often_as_its_level() -> None:
+    hits = 0
+    for seed in range(60):  # two sets from the same population: the true difference is zero
+        y_a, s_a, _ = _scores(300, 100 + seed)
+        y_b, s_b, _ = _scores(300, 200 + seed)
+        iv = auc_difference(y_a, s_a, y_b, s_b, n_boot=150, level=0.8, seed=seed)
+        hits += iv.lo <= 0 <= iv.hi
+    assert 0.65 <= hits / 60 <= 0.95
+    y_a, s_a, g_a = _scores(300, 1, shift=2.0)
+    y_b, s_b, g_b = _scores(300, 2, shift=0.5)
+    iv = auc_difference(y_a, s_a, y_b, s_b, groups_a=g_a, groups_b=g_b, n_boot=150)
+    assert iv.lo > 0.1 and "50 pooled groups" in iv.method

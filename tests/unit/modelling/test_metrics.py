@@ -143,3 +143,21 @@ def test_row_costs_price_each_error_and_average_to_the_cost_per_1000(data) -> No
     expected = [2.0 if p and not t else 7.0 if t and not p else 0.0 for t, p in zip(y, pred)]
     np.testing.assert_array_equal(costs, expected)
     assert 1000 * costs.mean() == pytest.approx(cost_per_1000(y, pred, 2.0, 7.0))
+
+
+@pytest.mark.parametrize("positive_rate", [0.1, 0.5])
+def test_roc_auc_by_weights_equals_scikit_learn_with_sample_weights_ties_included(positive_rate: float) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from workbench.modelling.metrics import roc_auc, roc_auc_by_weights
+
+    rng = np.random.default_rng(4)
+    y = (rng.random(500) < positive_rate).astype(int)
+    score = np.round(rng.normal(size=500) + y, 1)  # rounded: many ties
+    auc = roc_auc_by_weights(y, score)
+    assert auc(np.ones(500)) == pytest.approx(roc_auc(y, score), abs=1e-12)
+    for _ in range(5):
+        w = np.bincount(rng.integers(0, 500, 500), minlength=500)  # a bootstrap resample's counts
+        assert auc(w) == pytest.approx(roc_auc_score(y, score, sample_weight=w), abs=1e-12)
+        assert auc(w) == pytest.approx(roc_auc_score(np.repeat(y, w), np.repeat(score, w)), abs=1e-12)
+    assert np.isnan(auc(np.where(y == 1, 0.0, 1.0))), "no positive weight left: undefined"

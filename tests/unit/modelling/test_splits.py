@@ -7,6 +7,7 @@ import pytest
 
 from workbench.cases import load_case
 from workbench.errors import WorkbenchError
+from workbench.modelling import splits
 from workbench.modelling.splits import split, subsample, windows
 
 
@@ -67,3 +68,19 @@ def test_windows_without_time_are_seeded_random_folds(tiny_case) -> None:
     assert not np.array_equal(parts[0], rows[:50]), "folds are shuffled, not blocks of row order"
     with pytest.raises(WorkbenchError, match="cannot cut"):
         windows(case, rows, 0)
+
+
+def test_group_split_keeps_every_group_on_one_side_and_holds_out_enough_rows() -> None:
+    rng = np.random.default_rng(0)
+    groups = rng.choice([f"g{i}" for i in range(40)], size=1000)
+    groups[:10] = None  # missing values form one group
+    train, test = splits.group_split(groups, test_size=0.25, seed=1)
+    assert len(train) + len(test) == 1000 and not set(train) & set(test)
+    assert not set(map(str, groups[train])) & set(map(str, groups[test]))
+    assert 250 <= len(test) < 250 + max(np.unique(groups.astype(str), return_counts=True)[1])
+    again = splits.group_split(groups, test_size=0.25, seed=1)
+    assert all((x == y).all() for x, y in zip(again, (train, test)))
+    other = splits.group_split(groups, test_size=0.25, seed=2)
+    assert not np.array_equal(other[1], test)
+    with pytest.raises(WorkbenchError, match="at least two groups"):
+        splits.group_split(np.array(["a"] * 5))

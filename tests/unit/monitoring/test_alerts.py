@@ -103,3 +103,42 @@ def test_an_injected_shift_raises_an_alert_after_its_onset_and_not_before(seed: 
         alerted = alerts.alerts(scan["fired"], persistence=2)
         assert not alerted[:onset].any(), (name, scan)
         assert alerts.detection_delay(alerted, onset) in (0, 1, 2), (name, scan)
+
+
+def test_timebase_tells_timestamps_from_periods_and_counts_windows_in_each() -> None:
+    stamps = pd.Series(pd.date_range("2024-01-01", periods=24 * 60, freq="h"))
+    tb = alerts.timebase(stamps)
+    assert tb.timestamps and tb.unit == "day" and tb.budget_unit == "month"
+    assert tb.rows_per_unit == pytest.approx(24.0)
+    assert tb.windows_per_budget_unit(48) == pytest.approx(24 * 30.44 / 48)
+    assert tb.delay_windows(2, 12) == 4 and tb.delay_windows(0, 12) == 0
+    years = pd.Series(pd.to_datetime(np.repeat(["2015-01-01", "2016-01-01", "2017-01-01"], [100, 120, 140])))
+    tb = alerts.timebase(years)
+    assert not tb.timestamps and tb.unit == "year" and tb.budget_unit == "year"
+    assert tb.rows_per_unit == pytest.approx(120.0) and tb.windows_per_budget_unit(40) == pytest.approx(3.0)
+    assert tb.delay_windows(365, 40) == 3, "a year's delay: one period of windows"
+    assert tb.delay_windows(400, 40) == 6
+    months = pd.Series(pd.date_range("2020-01-31", periods=12, freq="ME").repeat(5))
+    assert alerts.timebase(months).unit == "month"
+    with pytest.raises(ValueError, match="two distinct times"):
+        alerts.timebase(pd.Series(pd.to_datetime(["2020-01-01"] * 3)))
+
+
+def test_period_windows_never_cross_a_period_and_drop_each_remainder() -> None:
+    times = pd.Series(pd.to_datetime(np.repeat(["2016-01-01", "2017-01-01"], [25, 31])))
+    positions = np.arange(100, 156)
+    wins = alerts.period_windows(positions, times, 10, seed=3)
+    assert len(wins) == 2 + 3 and all(len(w) == 10 for w in wins)
+    year = dict(zip(positions, times.dt.year))
+    assert [len({year[p] for p in w}) for w in wins] == [1] * 5
+    assert [year[w[0]] for w in wins] == [2016, 2016, 2017, 2017, 2017], "periods in time order"
+    assert len({p for w in wins for p in w}) == 50
+    assert not np.array_equal(wins[0], positions[:10]), "rows inside a period come in a random order"
+
+
+def test_auto_window_is_the_largest_size_that_fits_the_pool_and_the_later_rows() -> None:
+    assert alerts.auto_window(35_000, 200_000) == 2000
+    assert alerts.auto_window(3_850, 33_000) == 500  # the 44,000-row table a user once ran
+    assert alerts.auto_window(100_000, 4_000) == 250  # few later rows: at least 10 windows
+    with pytest.raises(ValueError, match="too few rows to monitor"):
+        alerts.auto_window(100, 100)

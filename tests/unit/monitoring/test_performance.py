@@ -58,3 +58,28 @@ def test_isotonic_calibration_repairs_monotone_miscalibration() -> None:
     for lo in (0.1, 0.4, 0.7):
         band = (fixed >= lo) & (fixed < lo + 0.1)
         assert abs(y[10_000:][band].mean() - fixed[band].mean()) < 0.03
+
+
+def test_prior_adjusted_probabilities_are_the_true_posteriors_under_the_new_prior() -> None:
+    """A known truth: x | y is normal with a mean set by y; the posterior at any prior follows Bayes' rule."""
+    from scipy.stats import norm
+
+    x = np.linspace(-3, 4, 50)
+    like1, like0 = norm.pdf(x, 1.0, 1.0), norm.pdf(x, 0.0, 1.0)
+
+    def posterior(prior: float) -> np.ndarray:
+        return prior * like1 / (prior * like1 + (1 - prior) * like0)
+
+    assert performance.prior_adjusted(posterior(0.3), 0.3, 0.6) == pytest.approx(posterior(0.6), rel=1e-12)
+    assert performance.prior_adjusted(posterior(0.3), 0.3, 0.3) == pytest.approx(posterior(0.3), rel=1e-12)
+    with pytest.raises(ValueError, match="priors must be rates"):
+        performance.prior_adjusted(posterior(0.3), 1.0, 0.5)
+
+
+def test_expected_metrics_can_keep_the_models_decisions_while_the_probabilities_move() -> None:
+    p = np.array([0.1, 0.4, 0.6, 0.9])
+    q = np.array([0.3, 0.7, 0.8, 0.95])  # a shift's probabilities; decisions stay those of p at 0.5
+    got = performance.expected_metrics(q, 0.5, 1.0, 3.0, decided_on=p)
+    flag = p >= 0.5
+    assert got["cost_per_1000"] == pytest.approx(1000 * np.mean(np.where(flag, 1 - q, 3 * q)))
+    assert got["flag_rate"] == 0.5 and performance.expected_metrics(q, 0.5, 1.0, 3.0)["flag_rate"] == 0.75
