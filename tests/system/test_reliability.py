@@ -272,7 +272,7 @@ def test_values_that_would_fail_inside_a_cell_are_refused_before_the_kernel(
 
 def test_a_value_that_needs_a_case_fact_is_refused_for_a_case_without_it(case_dir: Path, runs: Path) -> None:
     edit_yaml(case_dir / "tiny", time_column=None)
-    with pytest.raises(ParameterError, match="'time' needs the case to declare time_column"):
+    with pytest.raises(ParameterError, match="'time' needs the case to declare a `time_column`"):
         plan_run("97_checks", {"case": "tiny", "split": "time"})
     assert plan_run("97_checks", {"case": "tiny", "split": "random"})
 

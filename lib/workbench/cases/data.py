@@ -69,8 +69,18 @@ def _named(spec: Any) -> set[str]:
     return found
 
 
+def _sample(n: int, max_rows: int | None) -> Any:
+    """Sorted row positions of a seeded random sample of max_rows of n rows, or None to keep every row."""
+    import numpy as np
+
+    if not max_rows or n <= max_rows:
+        return None
+    return np.sort(np.random.default_rng(0).choice(n, size=max_rows, replace=False))
+
+
 def read_data(folder: Path, spec: dict[str, Any], *, verify_sha256: bool = True,
-              warnings: list[str] | None = None) -> tuple[pd.DataFrame | None, list[str]]:
+              warnings: list[str] | None = None, max_rows: int | None = None,
+              sizes: dict[str, int] | None = None) -> tuple[pd.DataFrame | None, list[str]]:
     """Read the data file and check it against the spec; return the frame and its problems.
 
     Problems a notebook could not survive are errors (no rows, fewer than MIN_ROWS, a class with
@@ -102,9 +112,21 @@ def read_data(folder: Path, spec: dict[str, Any], *, verify_sha256: bool = True,
         named = _named(spec)  # read only the columns case.yaml names: a wide table costs no memory for the rest
         keep = [c for c in dict.fromkeys(header) if c in named]
         if path.suffix == ".parquet":
-            df = pd.read_parquet(path, columns=keep)
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path, columns=keep)
+            rows = _sample(table.num_rows, max_rows)  # sampled before pandas: a big table never lands whole
+            total = table.num_rows
+            df = (table if rows is None else table.take(rows)).to_pandas()
+            del table
         else:
             df = pd.read_csv(path, usecols=lambda c: c in named) if keep else pd.read_csv(path)
+            total = len(df)
+            rows = _sample(total, max_rows)
+            if rows is not None:
+                df = df.iloc[rows].reset_index(drop=True)
+        if sizes is not None:
+            sizes.update(total=total, read=len(df))
     except Exception as e:  # noqa: BLE001 - any reader failure is a broken data file
         return None, [*problems, f"{where}: cannot be read as {path.suffix[1:]} ({type(e).__name__}: {e})"]
     if len(df) == 0:

@@ -24,7 +24,7 @@ from workbench.cases.model import (
 from workbench.errors import CaseError, WorkbenchError
 from workbench.fileio import atomic_write, read_yaml_mapping, shown
 
-__all__ = ["check_case", "find_case", "list_cases", "load_case"]
+__all__ = ["DEFAULT_MAX_ROWS", "MAX_ROWS_ENV", "check_case", "find_case", "list_cases", "load_case", "max_rows_default"]
 
 
 def find_case(case: str | Path) -> Path:
@@ -94,8 +94,26 @@ def _validation_key(folder: Path, spec: dict[str, Any]) -> str | None:
     return h.hexdigest()
 
 
-def load_case(case: str | Path, *, verify_sha256: bool = True, cache_dir: Path | None = None) -> Case:
+MAX_ROWS_ENV = "WORKBENCH_MAX_ROWS"
+DEFAULT_MAX_ROWS = 500_000  # rows a notebook reads at most: every decision here is settled well below it
+
+
+def max_rows_default() -> int:
+    """Rows load_case reads at most by default: $WORKBENCH_MAX_ROWS (0: every row), else DEFAULT_MAX_ROWS."""
+    import os
+
+    raw = os.environ.get(MAX_ROWS_ENV, "")
+    return int(raw) if raw.strip().isdigit() else DEFAULT_MAX_ROWS
+
+
+def load_case(case: str | Path, *, verify_sha256: bool = True, cache_dir: Path | None = None,
+              max_rows: int | None = -1) -> Case:
     """Load a case by id or folder, validating case.yaml and its data; raise CaseError listing every problem.
+
+    A table with more rows than `max_rows` (default: `max_rows_default()`, 500,000 unless
+    $WORKBENCH_MAX_ROWS says otherwise; None or 0 reads every row) is read as a seeded random sample of
+    that many rows; the notebook is told (a printed note and the records `data_rows` and
+    `data_rows_read`). The runner validates the whole table.
 
     With `cache_dir`, a case found valid before (same case.yaml, same data file size and modification
     time, same validation code) is not read again: the Case comes back without data, with its row
@@ -124,14 +142,19 @@ def load_case(case: str | Path, *, verify_sha256: bool = True, cache_dir: Path |
             found.days = int(hit.get("days", 0))
             return found
     data = None
+    cap = max_rows_default() if max_rows == -1 else max_rows
+    sizes: dict[str, int] = {}
     if not problems or spec.get("data"):
-        data, data_problems = case_data.read_data(folder, spec, verify_sha256=verify_sha256, warnings=warnings)
+        data, data_problems = case_data.read_data(folder, spec, verify_sha256=verify_sha256, warnings=warnings,
+                                                  max_rows=cap, sizes=sizes)
         problems += data_problems
     if problems:
         raise CaseError(paths.display(folder), problems)
     found = _build(spec, folder, data, warnings)
     if data is not None:
-        found.rows = len(data)
+        found.rows = sizes.get("total", len(data))
+        if len(data) < found.rows:
+            _say_sampled(found, len(data), cap)
         if found.task == "binary":
             y = found.labels()
             found.class_rows = (int(len(y) - y.sum()), int(y.sum()))
@@ -143,6 +166,18 @@ def load_case(case: str | Path, *, verify_sha256: bool = True, cache_dir: Path |
         with contextlib.suppress(OSError):  # a cache: a read-only runs folder still plans
             atomic_write(store, lambda p: p.write_text(json.dumps(cached, indent=0, sort_keys=True)))
     return found
+
+
+def _say_sampled(case: Case, read: int, cap: int | None) -> None:
+    """Tell the notebook (and its records) that it reads a sample of the case's rows."""
+    from workbench import records
+
+    note = (f"case '{case.id}' has {case.rows:,} rows; this reads a random sample of {read:,} of them (seed 0). "
+            f"Set {MAX_ROWS_ENV}=0 to read every row.")
+    case.warnings.append(note)
+    print(note)
+    records.record("data_rows", case.rows)
+    records.record("data_rows_read", read)
 
 
 def _build(spec: dict[str, Any], folder: Path, data: Any, warnings: list[str]) -> Case:

@@ -35,6 +35,7 @@ REQUIREMENTS = {
     "sensitive": "`sensitive` attributes (columns to check fairness on)",
     "expectations": "an `expectations` block (monotone directions, invariances, examples)",
     "serving": "a `serving` block (traffic, latency budget, compute price)",
+    "retrain_cost": "`costs.retrain` (what one training run costs)",
 }
 
 
@@ -87,6 +88,8 @@ def applicability(nb: dict[str, Any], path: Path | str, *, strict: bool = False)
 
 def has_fact(case: Case, fact: str) -> bool:
     """Whether the case declares a fact (a non-empty time_column, text_column, sensitive, ... field)."""
+    if fact == "retrain_cost":
+        return case.costs is not None and case.costs.retrain is not None
     return bool(getattr(case, fact, None))
 
 

@@ -48,9 +48,10 @@ def skip_iri_grammar() -> None:
 def inject_parameters(nb: dict[str, Any], params: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """A copy of nb with a cell assigning params after the `parameters` cell; returns it and that cell's index."""
     nb = copy.deepcopy(nb)
-    for c in nb["cells"]:  # nbformat stores sources as lists of lines on disk; kernels take one string
+    for i, c in enumerate(nb["cells"]):  # nbformat stores sources as lists of lines on disk; kernels take one string
         if isinstance(c.get("source"), list):
             c["source"] = "".join(c["source"])
+        c.setdefault("id", f"cell-{i}")  # nbformat 4.5 wants an id on every cell
     tagged = [i for i, c in enumerate(nb["cells"]) if "parameters" in c.get("metadata", {}).get("tags", [])]
     at = tagged[0] + 1 if tagged else 0
     source = "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in params.items())

@@ -32,7 +32,7 @@ def main_job(*, workers: int | None = None, force: bool = False, runs_dir: Path 
     runs = check_runs_root((runs_dir or paths.runs_dir()).resolve())
     cases, plans, tasks = [], {}, []
     for c in list_cases():  # every case valid, and priced, before any kernel starts
-        case = priced_case(c["folder"])
+        case = priced_case(c["folder"], runs / ".cache")
         try:
             plan, case_tasks = review_tasks(case, runs, force)
         except WorkbenchError as e:

@@ -31,6 +31,7 @@ from typing import Any
 
 from workbench.errors import ParameterError, WorkbenchError
 from workbench.fileio import load_yaml, shown
+from workbench.runner.applicability import REQUIREMENTS
 from workbench.runner.notebooks import parameters_cell, read_notebook
 
 __all__ = ["MAX_COST", "MAX_SEED", "Param", "declared_parameters", "parse_cli_value", "unmet_needs", "validate"]
@@ -259,5 +260,7 @@ def unmet_needs(params: dict[str, Param], values: dict[str, Any], has_fact: Any)
     for name, p in params.items():
         for value, fact in p.needs:
             if values.get(name) == value and not has_fact(fact):
-                problems.append(f"parameter '{name}': {shown(value)} needs the case to declare {fact} (it declares none)")
+                what = REQUIREMENTS.get(fact, f"`{fact}`")
+                problems.append(f"parameter '{name}': {shown(value)} needs the case to declare {what}, which it does not "
+                                "(add it to case.yaml, or set the parameter)")
     return problems

@@ -24,8 +24,9 @@ from workbench import paths
 from workbench.cases import Case, load_case
 from workbench.errors import WorkbenchError
 from workbench.fileio import atomic_write
-from workbench.runner.applicability import SECTIONS, Applicability, applicability, why_not
+from workbench.runner.applicability import SECTIONS, Applicability, applicability, has_fact, why_not
 from workbench.runner.notebooks import list_notebooks, read_notebook
+from workbench.runner.params import declared_parameters, unmet_needs
 
 __all__ = ["SECTION_TITLES", "Applicable", "Outcome", "applicable_notebooks", "headline_numbers", "key_figure",
            "priced_case", "review", "review_tasks", "run_tasks", "supported_notebooks", "write_document"]
@@ -76,6 +77,9 @@ def applicable_notebooks(case: Case, notebooks: list[Path] | None = None) -> lis
     for nb in notebooks if notebooks is not None else list_notebooks():
         needs = applicability(read_notebook(nb), nb.name)
         reasons = why_not(case, needs, nb.stem)  # what the case lacks comes first: it says what to add
+        declared = declared_parameters(nb)  # a default that needs a case fact (e.g. train_cost=None: costs.retrain)
+        reasons += [f"{nb.stem}: {r}" for r in unmet_needs(declared, {k: p.default for k, p in declared.items()},
+                                                            lambda fact: has_fact(case, fact))]
         if not case.supports(nb.stem):
             reasons.append(f"case '{case.id}' lists the notebooks it supports in case.yaml (`notebooks:`), "
                            f"and not {nb.stem}")
@@ -104,9 +108,10 @@ def _one(notebook: str, case: str, section: str, runs_dir: str, force: bool) -> 
                    row["duration_s"], row.get("warnings") or [])
 
 
-def priced_case(case_arg: str | Path) -> Case:
+def priced_case(case_arg: str | Path, cache_dir: Path | None = None) -> Case:
     """The case, loaded and validated, refusing placeholder costs (a review prices every decision)."""
-    case = load_case(case_arg)
+    case = load_case(case_arg, max_rows=None, cache_dir=cache_dir)  # validate every row, then let go of the data
+    case.data = None
     if case.costs is not None and case.costs.assumption == "placeholder":
         raise WorkbenchError(f"case '{case.id}': its costs are placeholders (costs.assumption: placeholder in "
                              f"{paths.display(case.folder / 'case.yaml')}); set costs.false_positive, "
@@ -152,8 +157,9 @@ def review(case_arg: str | Path, *, workers: int | None = None, force: bool = Fa
     from workbench.runner.pool import worker_count
     from workbench.runner.publish import check_runs_root
 
-    case = priced_case(case_arg)
-    runs = check_runs_root((runs_dir or paths.runs_dir()).resolve())
+    runs = (runs_dir or paths.runs_dir()).resolve()
+    case = priced_case(case_arg, runs / ".cache" if runs.is_dir() else None)
+    runs = check_runs_root(runs)
     plan, tasks = review_tasks(case, runs, force)
     say = (lambda text: print(text, file=log, flush=True)) if log is not None else (lambda text: None)
     say(f"review of '{case.id}': {len(tasks)} notebooks apply, {worker_count(workers, len(tasks))} in parallel")

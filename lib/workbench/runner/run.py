@@ -109,7 +109,7 @@ def plan_run(notebook: str | Path, request: dict[str, Any], *, runs_dir: Path | 
     cache = root / ".cache" if root.is_dir() else None  # cases validated before are not read again
 
     def load() -> Case:
-        return load_case(params["case"], cache_dir=cache)
+        return load_case(params["case"], cache_dir=cache, max_rows=None)  # validate every row
 
     case = load() if cases is None else (cases.get(params["case"]) or cases.setdefault(params["case"], load()))
     if not case.supports(nb_path.stem):
