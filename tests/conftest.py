@@ -7,8 +7,32 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, make_case, write_notebook
+from tests.helpers import REPO, SHARED_RUNS_ENV, make_case, write_notebook
 from workbench import paths
+
+_SHARED_KEY = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One folder of shared runs (tests.helpers.shared_run) per session, made by the process that
+    starts the session; pytest-xdist workers inherit its path."""
+    import os
+    import tempfile
+
+    if not hasattr(config, "workerinput") and SHARED_RUNS_ENV not in os.environ:
+        folder = tempfile.mkdtemp(prefix="wb-shared-runs-")
+        os.environ[SHARED_RUNS_ENV] = folder
+        config.stash[_SHARED_KEY] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import os
+
+    folder = config.stash.get(_SHARED_KEY, None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop(SHARED_RUNS_ENV, None)
+
 
 
 @pytest.fixture(autouse=True)

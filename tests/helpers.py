@@ -104,9 +104,7 @@ def case_with_permuted_test_labels(case_id: str, folder: Path, *, test_size: flo
 
 def run_with_predictions(notebook: str, case: str | Path, runs: Path, **params: object) -> tuple[dict, pd.DataFrame]:
     """Execute a notebook under `workbench run`'s machinery: (its recorded results, the predictions.parquet it saved)."""
-    from workbench.runner.run import execute, plan_run
-
-    result = execute(plan_run(notebook, {"case": str(case), **params}, runs_dir=runs))
+    result = shared_run(notebook, {"case": str(case), **params})  # `runs` unused: runs are shared
     assert result.ok, result.error
     return result.results, pd.read_parquet(result.run.folder / "predictions.parquet")
 
@@ -124,3 +122,41 @@ def at_declared_minimum(notebook: str, seed: int = 0) -> tuple[np.ndarray, np.nd
     x = rng.normal(size=n)
     score = x + rng.normal(size=n)
     return x, score >= np.sort(score)[-rare]
+
+
+def command_line(process) -> str:
+    """A process's command line, "" once it has ended (a zombie not yet reaped has none)."""
+    import psutil
+
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
+
+
+SHARED_RUNS_ENV = "WORKBENCH_TEST_SHARED_RUNS"  # set by tests/conftest.py for the whole session
+
+
+def shared_run(notebook: str, params: dict):
+    """A run of a bundled notebook with these parameters, executed once per test session and shared by
+    every test, on every pytest-xdist worker, that asks for exactly the same request (the runner's own
+    reuse: same notebook, parameters, case data and library fingerprint). Tests only read it.
+
+    A file lock per run makes a second asker wait for the first instead of running it twice."""
+    import json
+    import os
+
+    from filelock import FileLock
+
+    from workbench.runner.run import RunResult, execute, is_finished, plan_run
+
+    root = Path(os.environ[SHARED_RUNS_ENV])
+    run = plan_run(notebook, params, runs_dir=root)
+    locks = root / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(locks / f"{run.folder.parent.name}-{run.folder.name}.lock")):
+        if is_finished(run):
+            prov = json.loads((run.folder / "provenance.json").read_text())
+            results = json.loads((run.folder / "results.json").read_text())
+            return RunResult(run, "ok", results, None, prov["duration_s"], run.folder, prov["warnings"])
+        return execute(run)

@@ -25,11 +25,10 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from statsmodels.stats.proportion import proportion_confint
 
-from tests.helpers import REPO, at_declared_minimum, make_case
+from tests.helpers import REPO, at_declared_minimum, make_case, shared_run
 from tests.helpers import raw_case as shared_raw_case
 from workbench.fileio import sha256_file
 from workbench.runner.notebooks import read_notebook, read_records
-from workbench.runner.run import execute, plan_run
 
 pytestmark = pytest.mark.notebook
 
@@ -51,7 +50,7 @@ def raw_case(case_id: str) -> tuple[dict, pd.DataFrame, np.ndarray]:
 
 
 def execute_run(params: dict, runs_dir: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
-    result = execute(plan_run(NOTEBOOK, params, runs_dir=runs_dir))
+    result = shared_run(NOTEBOOK, params)
     assert result.ok, result.error
     folder = result.run.folder
     return result.results, pd.read_parquet(folder / "pool_labels.parquet"), pd.read_parquet(folder / "weak_scores.parquet")

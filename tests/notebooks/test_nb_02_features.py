@@ -28,7 +28,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler, TargetEncoder
 
-from tests.helpers import REPO, write_case
+from tests.helpers import REPO, shared_run, write_case
 from workbench.cases import load_case
 from workbench.modelling import boosting
 from workbench.runner.notebooks import read_notebook, read_records
@@ -61,11 +61,10 @@ def altered_flights(folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    runs_dir = tmp_path_factory.mktemp("runs")
     altered = altered_flights(tmp_path_factory.mktemp("cases") / "flights_altered")
     out = {}
     for name, params in {**RUNS, "flights_altered": {"case": str(altered)}}.items():
-        result = execute(plan_run("02_features", params, runs_dir=runs_dir))
+        result = shared_run("02_features", params)
         assert result.ok, result.error
         out[name] = result.results
     return out

@@ -21,7 +21,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from tests.helpers import REPO, write_case
+from tests.helpers import REPO, shared_run, write_case
 from tests.helpers import raw_case as shared_raw_case
 from workbench.runner.notebooks import read_notebook, read_records
 from workbench.runner.params import declared_parameters
@@ -51,11 +51,10 @@ def altered_census(folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, RunResult]:
-    folder = tmp_path_factory.mktemp("runs")
     altered = altered_census(tmp_path_factory.mktemp("cases") / "census_altered")
     out = {}
     for name, params in {**{c: {"case": c, **p} for c, p in RUNS.items()}, "census_altered": {"case": str(altered)}}.items():
-        result = execute(plan_run("05_monitoring", params, runs_dir=folder))
+        result = shared_run("05_monitoring", params)
         assert result.ok, result.error
         out[name] = result
     return out

@@ -17,9 +17,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.helpers import REPO, latest_rows, make_case, raw_case
+from tests.helpers import REPO, latest_rows, make_case, raw_case, shared_run
 from workbench.fileio import sha256_file
-from workbench.runner.run import execute, plan_run
 
 pytestmark = pytest.mark.notebook
 
@@ -28,7 +27,7 @@ TOL = 1e-9  # the notebook's wrong-way margin for DIR tests
 
 
 def run(params: dict, runs: Path):
-    result = execute(plan_run("06_evaluation", params, runs_dir=runs))
+    result = shared_run("06_evaluation", params)
     assert result.ok, result.error
     return result
 

@@ -19,10 +19,9 @@ import pytest
 import yaml
 from sklearn.metrics import roc_auc_score
 
-from tests.helpers import REPO, raw_case
+from tests.helpers import REPO, raw_case, shared_run
 from workbench.fileio import sha256_file
 from workbench.runner.notebooks import read_notebook, read_records
-from workbench.runner.run import execute, plan_run
 
 pytestmark = pytest.mark.notebook
 
@@ -44,7 +43,7 @@ def defaults() -> dict:
 
 
 def run(tmp: Path, case: str, **params) -> tuple[dict, Path]:
-    result = execute(plan_run(NOTEBOOK, {"case": case, **params}, runs_dir=tmp))
+    result = shared_run(NOTEBOOK, {"case": case, **params})
     assert result.ok, result.error
     return result.results, result.run.folder
 

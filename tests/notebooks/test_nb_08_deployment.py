@@ -17,25 +17,24 @@ import pandas as pd
 import psutil
 import pytest
 
-from tests.helpers import raw_case
-from workbench.runner.run import execute, plan_run
+from tests.helpers import raw_case, shared_run
 
 pytestmark = pytest.mark.notebook
 
 RUNS = {  # name -> parameters
     "flights": {"case": "flights"},
     "lending": {"case": "lending"},
-    "flights_near": {"case": "flights", "lead_hours": 2.0},  # a request two hours before departure
+    # a request two hours before departure; a budget a loaded CI machine still meets (the test is about staleness)
+    "flights_near": {"case": "flights", "lead_hours": 2.0, "latency_budget_ms": 1000.0},
     "lending_permuted": {"case": "lending", "permute_test_labels": True},
 }
 
 
 @pytest.fixture(scope="module")
 def runs08(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict, Path]]:
-    folder = tmp_path_factory.mktemp("runs")
     out = {}
     for name, params in RUNS.items():
-        result = execute(plan_run("08_deployment", params, runs_dir=folder))
+        result = shared_run("08_deployment", params)
         assert result.ok, result.error
         out[name] = (result.results, result.run.folder)
     return out
@@ -145,15 +144,19 @@ def test_the_chosen_option_is_the_cheapest_as_recomputed_by_hand(runs08, name: s
     s = spec["serving"]
     m = r["measured"]
     R, P, V = s["requests_per_day"], s["cpu_hour_price"], s["valid_hours"]
-    # online: one always-on core (min_cores) unless the peak (3x the mean) needs more
-    cores = max(1.0, 3.0 * R / 86_400 / m["rate_within_budget"])
-    assert r["online_serving_per_1000"] == pytest.approx(cores * 24 * P / (R / 1000), rel=1e-9)
+    # online: one always-on core (min_cores) unless the peak (3x the mean) needs more; infeasible when no
+    # tested rate met the p99 budget (a loaded machine can miss flights' 100 ms)
+    if m["rate_within_budget"] is None:
+        assert r["met_rate"] is None and r["online_serving_per_1000"] is None and r["online_cost_per_1000"] is None
+    else:
+        cores = max(1.0, 3.0 * R / 86_400 / m["rate_within_budget"])
+        assert r["online_serving_per_1000"] == pytest.approx(cores * 24 * P / (R / 1000), rel=1e-9)
     # batch: every entity every valid_hours, and a lookup per request
     job = s["entities"] * 24 / V * m["batch_seconds_per_row"] / 3600 * P
     lookups = R * m["lookup_seconds_per_request"] / 3600 * P
     assert r["batch_serving_per_1000"] == pytest.approx((job + lookups) / (R / 1000), rel=1e-9)
     assert r["batch_cost_per_1000"] == pytest.approx(r["batch_serving_per_1000"] + r["stale_cost_val"], rel=1e-9, abs=1e-12)
-    totals = {o: r[f"{o}_cost_per_1000"] for o in ("online", "batch", "hybrid")}
+    totals = {o: r[f"{o}_cost_per_1000"] for o in ("online", "batch", "hybrid") if r[f"{o}_cost_per_1000"] is not None}
     cheapest = min(totals, key=totals.get)
     order = ["online", "batch", "hybrid"]
     if r["tied_with"]:

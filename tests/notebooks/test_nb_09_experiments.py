@@ -18,7 +18,7 @@ import pytest
 from scipy.stats import binomtest, norm
 from statsmodels.stats.proportion import proportion_confint
 
-from tests.helpers import REPO, edit_yaml, raw_case
+from tests.helpers import REPO, edit_yaml, raw_case, shared_run
 from workbench.fileio import sha256_file
 from workbench.runner.run import execute, plan_run
 
@@ -33,10 +33,9 @@ Z = norm.ppf(1 - ALPHA / 2) + norm.ppf(POWER)
 @pytest.fixture(scope="module")
 def runs09(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict, Path]]:
     """Each supported case with the notebook's defaults: (recorded results, run folder)."""
-    runs = tmp_path_factory.mktemp("runs")
     out = {}
     for case_id in CASES:
-        result = execute(plan_run(NOTEBOOK, {"case": case_id}, runs_dir=runs))
+        result = shared_run(NOTEBOOK, {"case": case_id})
         assert result.ok, result.error
         out[case_id] = (result.results, result.run.folder)
     return out

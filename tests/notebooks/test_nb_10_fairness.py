@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.helpers import REPO, raw_case
+from tests.helpers import REPO, raw_case, shared_run
 from workbench.runner.run import RunResult, execute, plan_run
 
 pytestmark = pytest.mark.notebook
@@ -31,10 +31,9 @@ CHOICES = ("threshold", "threshold_unaware", "attribute", "attribute_disparities
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, RunResult]:
-    folder = tmp_path_factory.mktemp("runs")
     out = {}
     for name, params in RUNS.items():
-        result = execute(plan_run("10_fairness", params, runs_dir=folder))
+        result = shared_run("10_fairness", params)
         assert result.ok, result.error
         out[name] = result
     return out

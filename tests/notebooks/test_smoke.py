@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import shared_run
 from workbench.cases import list_cases
 from workbench.runner.notebooks import list_notebooks
 from workbench.runner.review import supported_notebooks
-from workbench.runner.run import execute, plan_run
 
 pytestmark = pytest.mark.notebook
 
@@ -23,7 +23,7 @@ def test_every_notebook_is_supported_by_some_case() -> None:
 
 @pytest.mark.parametrize(("notebook", "case"), PAIRS, ids=[f"{nb}-{c}" for nb, c in PAIRS])
 def test_defaults_run_and_reach_a_decision(notebook: str, case: str, tmp_path: Path) -> None:
-    result = execute(plan_run(notebook, {"case": case}, runs_dir=tmp_path))
+    result = shared_run(notebook, {"case": case})
     assert result.ok, result.error
     decision = result.results["decision"]
     assert decision["choice"] and decision["evidence"] and decision["would_change"]

@@ -1,4 +1,10 @@
-"""A real browser: JupyterLab on 127.0.0.1 (token auth), headless Chromium runs 00_framing through the UI.
+"""A real browser: JupyterLab on 127.0.0.1 (token auth), headless Chromium runs notebooks through the UI.
+
+Every notebook executes headlessly elsewhere (nbval, the smoke tests, the student editions); the browser
+runs the two that exercise the UI path differently: 00_framing (the plain notebook, its figures and
+Decision) and 08_deployment (a kernel that starts an HTTP service on loopback and stops it). One
+JupyterLab server serves both, with every cell attached to the page (windowing off), so counting the
+executed prompts is exact.
 
 Outside CI the test skips, saying why, when no Chromium is installed; under CI (CI set) it must run.
 """
@@ -54,13 +60,18 @@ def status(url: str) -> int:
         return 0
 
 
-@pytest.fixture
-def lab(tmp_path: Path):
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory):
     """A JupyterLab server on loopback over a copy of the notebooks; stopped by the PID we started."""
+    tmp_path = tmp_path_factory.mktemp("lab")
     root = tmp_path / "notebooks"
     shutil.copytree(REPO / "notebooks", root)
+    settings = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     port, token = free_port(), secrets.token_hex(16)
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+           "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"), "WORKBENCH_RUNS": str(tmp_path / "runs")}
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
@@ -88,7 +99,7 @@ def lab(tmp_path: Path):
         log.close()
 
 
-NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = [REPO / "notebooks" / f"{stem}.ipynb" for stem in ("00_framing", "08_deployment")]
 
 
 def title_and_code_cells(path: Path) -> tuple[str, int]:
@@ -109,18 +120,25 @@ def test_jupyterlab_runs_each_notebook_through_the_ui(lab, path: Path) -> None:
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{base}/lab/tree/{path.name}?token={token}")
+            page.goto(f"{base}/lab/tree/{path.name}?reset&token={token}")  # a fresh workspace: this notebook only
             notebook = page.locator(".jp-NotebookPanel")
             expect(notebook.get_by_role("heading", name=title[:20], exact=False).first).to_be_visible(timeout=60_000)
             expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1, timeout=60_000)
             page.get_by_role("menuitem", name="Run", exact=True).click()
             page.get_by_text("Run All Cells", exact=True).click()
-            page.wait_for_function(
-                """n => {
-                    const prompts = [...document.querySelectorAll('.jp-NotebookPanel .jp-InputArea-prompt')]
-                        .map(e => e.textContent.trim());
-                    return prompts.filter(t => /^\\[\\d+\\]:$/.test(t)).length >= n && !prompts.some(t => t.includes('*'));
-                }""", arg=n_code, timeout=240_000)
+            try:
+                page.wait_for_function(
+                    """n => {
+                        const prompts = [...document.querySelectorAll('.jp-NotebookPanel .jp-InputArea-prompt')]
+                            .map(e => e.textContent.trim());
+                        return prompts.filter(t => /^\\[\\d+\\]:$/.test(t)).length >= n && !prompts.some(t => t.includes('*'));
+                    }""", arg=n_code, timeout=240_000)
+            except Exception:  # noqa: BLE001 - any wait failure: keep what the page showed, then fail
+                page.screenshot(path=str(ARTIFACTS / f"browser-{path.stem}-failed.png"), full_page=True)
+                prompts = page.locator(".jp-NotebookPanel .jp-InputArea-prompt").all_inner_texts()
+                errors = [o for o in notebook.locator(".jp-OutputArea-output").all_inner_texts() if "Error" in o]
+                pytest.fail(f"{path.name}: not every one of {n_code} code cells ran; prompts {prompts}; "
+                            f"error outputs {errors[:2]}")
             expect(notebook.get_by_text("recorded ", exact=False).first).to_be_attached()
             expect(notebook.get_by_text("Decision:", exact=False).first).to_be_attached()
             if path.stem == "00_framing":

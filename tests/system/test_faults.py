@@ -20,7 +20,7 @@ import psutil
 import pytest
 import yaml
 
-from tests.helpers import finished_runs
+from tests.helpers import command_line, finished_runs
 from workbench.runner.publish import _KERNEL_FILE, _TMP
 from workbench.runner.run import execute, plan_run
 
@@ -114,12 +114,15 @@ def test_a_sweep_killed_at_any_level_resumes_with_one_row_per_point(victim: str,
     if victim == "sweep":
         proc.send_signal(sig)
     else:
-        tree = psutil.Process(proc.pid).children(recursive=True)
-        kernels = [p for p in tree if "ipykernel_launcher" in " ".join(p.cmdline())]
-        workers = [p for p in tree if "spawn_main" in " ".join(p.cmdline())]
-        targets = kernels if victim == "kernel" else workers
-        if targets:
-            targets[0].send_signal(sig)
+        marker = "ipykernel_launcher" if victim == "kernel" else "spawn_main"
+        targets: list[psutil.Process] = []
+
+        def found() -> bool:
+            targets[:] = [p for p in psutil.Process(proc.pid).children(recursive=True) if marker in command_line(p)]
+            return bool(targets)
+
+        wait_for(found, timeout=30)  # four points are still to run: a live kernel or worker turns up
+        targets[0].send_signal(sig)
     proc.wait(timeout=180)
     wait_for(lambda: not stray_kernels(started), timeout=60)
     finished = fingerprint_of_finished(runs)
@@ -146,9 +149,18 @@ def test_the_main_job_killed_mid_way_finishes_on_the_next_run(runs: Path, tmp_pa
     proc = subprocess.Popen([str(BIN / "workbench"), "report", "--workers", "2"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(lambda: len(finished_runs(runs)) >= 1)
+    workers = psutil.Process(proc.pid).children(recursive=True)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
     wait_for(lambda: not stray_kernels(started), timeout=60)
+
+    def running(p: psutil.Process) -> bool:
+        try:
+            return p.status() != psutil.STATUS_ZOMBIE  # a reparented worker may stay an unreaped zombie
+        except psutil.NoSuchProcess:
+            return False
+
+    wait_for(lambda: not any(running(w) for w in workers), timeout=60)  # each worker's watchdog ends it
     finished = fingerprint_of_finished(runs)
     rerun = subprocess.run([str(BIN / "workbench"), "report", "--workers", "2"], env=env, capture_output=True,
                            text=True, timeout=300)
@@ -230,7 +242,7 @@ def test_a_dask_worker_lost_mid_run_is_retried_elsewhere_and_its_half_run_never_
     def kill_a_worker_mid_run() -> None:
         wait_for(lambda: bool(list(scratch.rglob("95_sleeper/.tmp-*/started"))))
         kernel = next(p for p in psutil.Process().children(recursive=True)
-                      if "ipykernel_launcher" in " ".join(p.cmdline()))
+                      if "ipykernel_launcher" in command_line(p))
         worker = kernel.parent()
         killed.append(worker.pid)
         worker.kill()

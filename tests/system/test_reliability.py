@@ -18,7 +18,7 @@ import psutil
 import pytest
 import yaml
 
-from tests.helpers import make_case
+from tests.helpers import command_line, make_case
 from workbench import load_case, paths
 from workbench.cases import check_case
 from workbench.errors import ParameterError, WorkbenchError
@@ -41,7 +41,7 @@ def kill_kernel_when_started(runs: Path) -> threading.Thread:
         while time.time() < deadline and not list(runs.glob("95_sleeper/.tmp-*/started")):
             time.sleep(0.05)
         for k in psutil.Process().children(recursive=True):
-            if k.pid not in before and "ipykernel_launcher" in " ".join(k.cmdline()):
+            if k.pid not in before and "ipykernel_launcher" in command_line(k):
                 k.kill()
 
     thread = threading.Thread(target=killer, daemon=True)

@@ -108,14 +108,29 @@ def numbers_in(md: str) -> dict[str, str]:
     return dict(re.findall(r"^\| (\w+) \| ([^|]+) \|$", md, flags=re.M))
 
 
+# Every shape the issue names passes through init and review; shapes are combined to keep the suite short.
+REVIEW_SHAPES = {
+    "time-sensitive-missing-highcard-leak-id": {"time": True, "sensitive": True, "missing": 0.05,
+                                                "high_cardinality": True, "leak": True, "n": 2500},
+    "text-no-time-positives-1pc": {"time": False, "text": True, "positive_rate": 0.01, "n": 6000},
+    "rows-500-columns-200": {"numeric": 190, "categorical": 8, "n": 500},
+}
+
+
 @pytest.mark.notebook
-@pytest.mark.parametrize("shape", [{"time": True, "sensitive": True, "n": 2500}, {"time": False, "text": True, "n": 2500}],
-                         ids=["time-sensitive", "text-no-time"])
+@pytest.mark.parametrize("shape", list(REVIEW_SHAPES.values()), ids=list(REVIEW_SHAPES))
 def test_review_runs_every_notebook_that_applies_and_its_document_matches_the_runs(tmp_path: Path, shape: dict) -> None:
     from workbench.runner.review import SECTION_TITLES, applicable_notebooks, headline_numbers, review
 
+    shape = dict(shape)
     n = shape.pop("n")
-    _, folder = drafted(tmp_path, make_table(n, **shape), "rev", equal_costs=True)
+    spec, folder = drafted(tmp_path, make_table(n, **shape), "rev", equal_costs=True)
+    if shape.get("leak"):
+        assert spec["leaky"] == ["leak"], "init flags the planted leak"
+    if shape.get("sensitive"):
+        from tests.helpers import edit_yaml
+
+        edit_yaml(folder, sensitive=["group"])  # what a user adds after reading the draft
     out = io.StringIO()
     outcomes, doc = review(str(folder), runs_dir=tmp_path / "runs", workers=2, log=out)
     failed = [o for o in outcomes if o.status == "failed"]

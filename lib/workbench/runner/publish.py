@@ -57,19 +57,18 @@ def check_runs_root(root: Path) -> Path:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process pid still runs. A zombie does not: a worker killed with its main job is reparented,
+    and in a container whose init does not reap, it stays a zombie that signal 0 still reaches."""
     if pid == os.getpid():
-        return True
-    if os.name == "posix":
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except OSError:  # e.g. another user's process
-            return True
         return True
     import psutil
 
-    return bool(psutil.pid_exists(pid))
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:  # e.g. another user's process
+        return True
 
 
 def clean_stale(folder: Path) -> list[Path]:

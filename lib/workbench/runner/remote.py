@@ -2,12 +2,12 @@
 
 A worker has the project installed (the same pinned environment, e.g. a container image) but not
 the client's disk. Each task therefore carries what the worker cannot assume: the notebook's
-content, and for a case outside the bundled ones, the case folder as a zip (scattered once per
-worker, content-addressed, and checked against its sha256 on arrival). The worker plans and executes
-the run in its own scratch folder and returns the finished run folder as a zip; the client publishes
-it atomically into its own runs folder, so resume, isolation and the sweep lock work as with local
-processes. A worker lost mid-run leaves only its scratch folder behind: Dask reruns the task
-elsewhere, and nothing half-done is ever published.
+content, and for a case outside the bundled ones, the case folder as a zip (scattered once to
+every worker, so a lost worker loses no copy; content-addressed, and checked against its sha256 on
+arrival). The worker plans and executes the run in its own scratch folder and returns the finished
+run folder as a zip; the client publishes it atomically into its own runs folder, so resume,
+isolation and the sweep lock work as with local processes. A worker lost mid-run leaves only its
+scratch folder behind: Dask reruns the task elsewhere, and nothing half-done is ever published.
 """
 
 from __future__ import annotations

@@ -110,9 +110,10 @@ def _run_on_dask(scheduler: str, planned: list[Run], bar: Any) -> list[dict[str,
             if key not in packs:
                 if is_bundled(r.case.folder):
                     packs[key] = (None, "")
-                else:  # sent once per worker that needs it, checked against its sha256 there
+                else:  # sent once to every worker, checked against its sha256 where a task opens it
                     data = pack_folder(r.case.folder)
-                    packs[key] = (client.scatter(data, hash=True), hashlib.sha256(data).hexdigest())
+                    packs[key] = (client.scatter(data, hash=True, broadcast=True),  # a copy on every worker:
+                                  hashlib.sha256(data).hexdigest())  # a lost worker loses no copy
             case_zip, sha = packs[key]
             fut = client.submit(run_on_worker, r.notebook.name, r.notebook.read_bytes(), r.params, case_zip, sha,
                                 pure=False, retries=1)
