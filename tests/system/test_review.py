@@ -135,6 +135,8 @@ def test_review_runs_every_notebook_that_applies_and_its_document_matches_the_ru
     outcomes, doc = review(str(folder), runs_dir=tmp_path / "runs", workers=2, log=out)
     failed = [o for o in outcomes if o.status == "failed"]
     assert not failed, "\n".join(o.error or "" for o in failed)
+    validated = yaml.safe_load((tmp_path / "runs" / ".cache" / "validated-cases.json").read_text())
+    assert str(folder.resolve()) in validated, "validated once: the workers plan from the cache, not the data"
     plan = applicable_notebooks(load_case(folder))
     md = (doc.parent / "design.md").read_text()
     for a in plan:

@@ -78,6 +78,27 @@ def _sample(n: int, max_rows: int | None) -> Any:
     return np.sort(np.random.default_rng(0).choice(n, size=max_rows, replace=False))
 
 
+def _read_sample(path: Path, columns: list[str], rows: Any) -> Any:
+    """The given sorted row positions of a Parquet file's columns, as an Arrow table, read a batch at a
+    time: memory holds the sample and one batch, never the whole table (5M rows x 20 columns would
+    be 1.5 GB in Arrow before sampling)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    file = pq.ParquetFile(path)
+    whole = pq.read_schema(path)
+    schema = pa.schema([whole.field(c) for c in columns], metadata=whole.metadata)
+    parts, start = [], 0
+    for batch in file.iter_batches(batch_size=65_536, columns=columns, use_pandas_metadata=False):
+        end = start + batch.num_rows
+        lo, hi = np.searchsorted(rows, [start, end])
+        if hi > lo:
+            parts.append(batch.take(pa.array(rows[lo:hi] - start)))
+        start = end
+    return pa.Table.from_batches(parts, schema=schema)
+
+
 def read_data(folder: Path, spec: dict[str, Any], *, verify_sha256: bool = True,
               warnings: list[str] | None = None, max_rows: int | None = None,
               sizes: dict[str, int] | None = None) -> tuple[pd.DataFrame | None, list[str]]:
@@ -114,10 +135,10 @@ def read_data(folder: Path, spec: dict[str, Any], *, verify_sha256: bool = True,
         if path.suffix == ".parquet":
             import pyarrow.parquet as pq
 
-            table = pq.read_table(path, columns=keep)
-            rows = _sample(table.num_rows, max_rows)  # sampled before pandas: a big table never lands whole
-            total = table.num_rows
-            df = (table if rows is None else table.take(rows)).to_pandas()
+            total = pq.ParquetFile(path).metadata.num_rows
+            rows = _sample(total, max_rows)
+            table = pq.read_table(path, columns=keep) if rows is None else _read_sample(path, keep, rows)
+            df = table.to_pandas()
             del table
         else:
             df = pd.read_csv(path, usecols=lambda c: c in named) if keep else pd.read_csv(path)

@@ -24,7 +24,8 @@ from workbench.cases.model import (
 from workbench.errors import CaseError, WorkbenchError
 from workbench.fileio import atomic_write, read_yaml_mapping, shown
 
-__all__ = ["DEFAULT_MAX_ROWS", "MAX_ROWS_ENV", "check_case", "find_case", "list_cases", "load_case", "max_rows_default"]
+__all__ = ["DEFAULT_MAX_ROWS", "MAX_ROWS_ENV", "check_case", "find_case", "list_cases", "load_case", "max_rows_default",
+           "remember_validated"]
 
 
 def find_case(case: str | Path) -> Path:
@@ -160,12 +161,36 @@ def load_case(case: str | Path, *, verify_sha256: bool = True, cache_dir: Path |
             found.class_rows = (int(len(y) - y.sum()), int(y.sum()))
         if found.time_column:
             found.days = int(data[found.time_column].dt.normalize().nunique())
-    if store is not None and key is not None and store.parent.parent.is_dir():
-        cached[str(folder.resolve())] = {"key": key, "rows": found.rows, "warnings": warnings, "days": found.days,
-                                         "class_rows": list(found.class_rows) if found.class_rows else None}
-        with contextlib.suppress(OSError):  # a cache: a read-only runs folder still plans
-            atomic_write(store, lambda p: p.write_text(json.dumps(cached, indent=0, sort_keys=True)))
+    if store is not None and key is not None and store.parent.parent.is_dir() and data is not None \
+            and len(data) == found.rows:  # only a validation of every row is remembered
+        _remember(store, cached, folder, key, found, warnings)
     return found
+
+
+def _remember(store: Path, cached: dict[str, Any], folder: Path, key: str, found: Case, warnings: list[str]) -> None:
+    import json
+
+    cached[str(folder.resolve())] = {"key": key, "rows": found.rows, "warnings": warnings, "days": found.days,
+                                     "class_rows": list(found.class_rows) if found.class_rows else None}
+    with contextlib.suppress(OSError):  # a cache: a read-only runs folder still plans
+        atomic_write(store, lambda p: p.write_text(json.dumps(cached, indent=0, sort_keys=True)))
+
+
+def remember_validated(case: Case, cache_dir: Path) -> None:
+    """Record in cache_dir that `case`, loaded with every row, is valid, as load_case(cache_dir=...) does
+    when the cache's folder already exists; later plans of runs on it then read no data."""
+    import json
+
+    spec, problems = schema.read_spec(case.folder, [])
+    key = _validation_key(case.folder, spec) if spec is not None and not problems else None
+    if key is None or not case.rows:
+        return
+    store = Path(cache_dir) / "validated-cases.json"
+    try:
+        cached = json.loads(store.read_text())
+    except (OSError, ValueError):
+        cached = {}
+    _remember(store, cached, case.folder, key, case, list(case.warnings))
 
 
 def _say_sampled(case: Case, read: int, cap: int | None) -> None:

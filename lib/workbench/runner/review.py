@@ -154,12 +154,16 @@ def run_tasks(tasks: list[tuple[Any, ...]], workers: int | None, say: Any) -> li
 def review(case_arg: str | Path, *, workers: int | None = None, force: bool = False, runs_dir: Path | None = None,
            out: Path | None = None, log: Any = None) -> tuple[list[Outcome], Path]:
     """Run every notebook that applies to the case and write its design document; return outcomes and the document."""
+    from workbench.cases.loading import remember_validated
     from workbench.runner.pool import worker_count
     from workbench.runner.publish import check_runs_root
 
     runs = (runs_dir or paths.runs_dir()).resolve()
-    case = priced_case(case_arg, runs / ".cache" if runs.is_dir() else None)
+    existed = runs.is_dir()
+    case = priced_case(case_arg, runs / ".cache" if existed else None)  # nothing written before it passes
     runs = check_runs_root(runs)
+    if not existed:  # the workers plan from the cache, never reading a big table again
+        remember_validated(case, runs / ".cache")
     plan, tasks = review_tasks(case, runs, force)
     say = (lambda text: print(text, file=log, flush=True)) if log is not None else (lambda text: None)
     say(f"review of '{case.id}': {len(tasks)} notebooks apply, {worker_count(workers, len(tasks))} in parallel")

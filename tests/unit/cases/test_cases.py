@@ -133,3 +133,38 @@ def test_a_case_validated_before_is_not_read_again_until_its_data_or_yaml_change
     df.head(10).to_parquet(folder / "data.parquet", index=False)  # now too small, and its sha256 is wrong
     with pytest.raises(CaseError, match="sha256 is"):
         load_case(folder, cache_dir=cache)
+
+
+def test_a_big_table_is_read_as_a_seeded_sample_that_matches_pyarrow(tmp_path, monkeypatch) -> None:
+    """Above the row cap a notebook reads a seeded sample, read a batch at a time from Parquet; the rows
+    are the ones an independent reader (pyarrow's take on the whole table) gives."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from workbench import load_case
+    from workbench.cases.data import _read_sample
+    from workbench.cases.loading import MAX_ROWS_ENV
+    from workbench.cases.synthetic import make_case
+
+    folder = make_case(tmp_path / "big", n=5000)
+    data = folder / "data.parquet"
+    pq.write_table(pq.read_table(data), data, row_group_size=700)  # several row groups and batches
+    import yaml
+
+    from workbench.fileio import sha256_file
+
+    spec = yaml.safe_load((folder / "case.yaml").read_text())
+    spec["sha256"] = sha256_file(data)
+    (folder / "case.yaml").write_text(yaml.safe_dump(spec))
+    rows = np.sort(np.random.default_rng(0).choice(5000, size=1234, replace=False))  # the stated seeded sample
+    reference = pq.read_table(data).take(rows).to_pandas()
+    sampled = load_case(folder, max_rows=1234)
+    pd.testing.assert_frame_equal(sampled.frame()[reference.columns], reference, check_exact=True)
+    for batch_rows in (rows[:1], rows[-1:], np.arange(4990, 5000)):  # first, last, a tail inside one batch
+        cols = ["x", "colour"]
+        pd.testing.assert_frame_equal(_read_sample(data, cols, batch_rows).to_pandas(),
+                                      pq.read_table(data, columns=cols).take(batch_rows).to_pandas())
+    assert len(load_case(folder, max_rows=None).frame()) == 5000
+    monkeypatch.setenv(MAX_ROWS_ENV, "999")
+    assert len(load_case(folder).frame()) == 999, "WORKBENCH_MAX_ROWS sets the default cap"
