@@ -110,8 +110,11 @@ def _one(notebook: str, case: str, section: str, runs_dir: str, force: bool) -> 
 
 def priced_case(case_arg: str | Path, cache_dir: Path | None = None) -> Case:
     """The case, loaded and validated, refusing placeholder costs (a review prices every decision)."""
+    from workbench.cases.data import release_unused_memory
+
     case = load_case(case_arg, max_rows=None, cache_dir=cache_dir)  # validate every row, then let go of the data
     case.data = None
+    release_unused_memory()
     if case.costs is not None and case.costs.assumption == "placeholder":
         raise WorkbenchError(f"case '{case.id}': its costs are placeholders (costs.assumption: placeholder in "
                              f"{paths.display(case.folder / 'case.yaml')}); set costs.false_positive, "

@@ -109,7 +109,12 @@ def plan_run(notebook: str | Path, request: dict[str, Any], *, runs_dir: Path | 
     cache = root / ".cache" if root.is_dir() else None  # cases validated before are not read again
 
     def load() -> Case:
-        return load_case(params["case"], cache_dir=cache, max_rows=None)  # validate every row
+        from workbench.cases.data import release_unused_memory
+
+        found = load_case(params["case"], cache_dir=cache, max_rows=None)  # validate every row
+        found.data = None  # the kernel reads the data itself: this process lets go of it
+        release_unused_memory()
+        return found
 
     case = load() if cases is None else (cases.get(params["case"]) or cases.setdefault(params["case"], load()))
     if not case.supports(nb_path.stem):
