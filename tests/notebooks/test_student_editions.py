@@ -55,7 +55,10 @@ def test_student_editions_execute_top_to_bottom(path: Path, tmp_path: Path) -> N
     assert records["decision"]["choice"], "the student edition still reaches its decision"
     assert json.dumps(records)
     teacher = shared_run(path.stem, {}).results  # the instructor edition, same (default) parameters
-    assert set(records) == set(teacher), "the student edition records what the instructor edition records"
+    def names(recorded: dict) -> set[str]:  # an interval's bounds exist only when its value does (08: a
+        return {k.removesuffix("_lo").removesuffix("_hi") for k in recorded}  # loaded machine may price no online)
+
+    assert names(records) == names(teacher), "the student edition records what the instructor edition records"
     timed = [k for k in teacher if "second" in k or k.endswith(("_us", "_ms", "_rps"))]
     if not timed:  # a notebook that records no timing chooses deterministically: same parameters, same choice
         assert records["decision"]["choice"] == teacher["decision"]["choice"]
