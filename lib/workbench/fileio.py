@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import reprlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import WorkbenchError
 
 __all__ = ["MAX_YAML_BYTES", "MAX_YAML_NODES", "atomic_write", "load_yaml", "read_yaml_mapping", "sha256_cached",
-           "sha256_file", "shown"]
+           "sha256_file", "shown", "yaml_nodes"]
 
 MAX_YAML_BYTES = 1_000_000  # a case.yaml, parameter file or sweep spec is a few kilobytes
 MAX_YAML_NODES = 100_000  # values after expanding aliases
@@ -62,18 +63,23 @@ def _loader() -> type:
     return StrictLoader
 
 
-def _count_nodes(value: Any, budget: int) -> int:
-    """How many values `value` expands to (aliases counted each time they are used), up to budget + 1."""
-    stack, count = [value], 0
-    while stack and count <= budget:
+def yaml_nodes(value: Any) -> Iterator[Any]:
+    """Every value in parsed YAML: `value` itself, and each key, value and item at any depth (a value
+    reached through several aliases is yielded each time)."""
+    stack = [value]
+    while stack:
         v = stack.pop()
-        count += 1
+        yield v
         if isinstance(v, dict):
             stack.extend(v.keys())
             stack.extend(v.values())
         elif isinstance(v, (list, tuple)):
             stack.extend(v)
-    return count
+
+
+def _count_nodes(value: Any, budget: int) -> int:
+    """How many values `value` expands to (aliases counted each time they are used), up to budget + 1."""
+    return sum(1 for _ in itertools.islice(yaml_nodes(value), budget + 1))
 
 
 def load_yaml(text: str, where: str) -> Any:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from workbench import paths
 from workbench.cases.model import KINDS
 from workbench.cases.schema import list_field
-from workbench.fileio import sha256_cached
+from workbench.fileio import sha256_cached, yaml_nodes
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -55,18 +55,7 @@ def _parquet_columns(path: Path) -> list[str]:
 
 def _named(spec: Any) -> set[str]:
     """Every string case.yaml mentions (values and keys, at any depth): the columns worth reading."""
-    found: set[str] = set()
-    stack = [spec]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, str):
-            found.add(v)
-        elif isinstance(v, dict):
-            stack.extend(v.keys())
-            stack.extend(v.values())
-        elif isinstance(v, (list, tuple)):
-            stack.extend(v)
-    return found
+    return {v for v in yaml_nodes(spec) if isinstance(v, str)}
 
 
 def _sample(n: int, max_rows: int | None) -> Any:
