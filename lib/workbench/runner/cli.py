@@ -1,4 +1,4 @@
-"""The `workbench` command: cases, notebooks, params, run, sweep, init, review, report, export.
+"""The `workbench` command: cases, notebooks, params, run, kernels, sweep, init, review, report, export.
 
 Imports are lazy so that `workbench params` or a bad request answers at once, without loading
 pandas, papermill or a kernel.
@@ -134,7 +134,20 @@ def _run(args: argparse.Namespace) -> int:
     for warning in run.case.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"running {run.notebook.name} on '{run.case.id}' -> {paths.display(run.folder)}", flush=True)
-    result = execute(run, html=args.html)
+    result, why_cold = None, None
+    if not args.cold:
+        from workbench.runner.warm import PoolLost, try_warm_run
+
+        try:
+            result, why_cold = try_warm_run(run, html=args.html, command=sys.argv)
+        except PoolLost as e:
+            print(f"error: {e}", file=sys.stderr)
+            return EXIT_FAILED
+    if why_cold:
+        print(f"note: {why_cold}", file=sys.stderr)
+    kernel = "a new kernel" if result is None else "a warm kernel from the pool"
+    if result is None:
+        result = execute(run, html=args.html)
     if not result.ok:
         print(f"error: {run_failed_message(result)}", file=sys.stderr)
         return EXIT_FAILED
@@ -147,7 +160,30 @@ def _run(args: argparse.Namespace) -> int:
         print(f"decision: {decision.get('choice')}")
     for warning in result.warnings[len(run.case.warnings):]:
         print(f"warning: {warning}", file=sys.stderr)
-    print(f"finished in {result.duration_s:.1f} s: {paths.display(result.folder or run.folder)}")
+    print(f"finished in {result.duration_s:.1f} s in {kernel}: {paths.display(result.folder or run.folder)}")
+    return 0
+
+
+def _kernels(args: argparse.Namespace) -> int:
+    from workbench.runner import warm
+
+    if args.action == "start":
+        started = warm.start_pool(size=args.size, idle_minutes=args.idle_minutes)
+        verb = "runs already" if started.get("already") else "started"
+        print(f"kernel pool {verb}: {started['ready']} of {started['size']} kernels warm (pid {started['pid']}); "
+              f"`workbench run` uses one per run; it stops after {started['idle_minutes_left']:g} idle minutes "
+              "or on `workbench kernels stop`")
+    elif args.action == "stop":
+        pid = warm.stop_pool()
+        print("no kernel pool runs" if pid is None else f"kernel pool stopped (pid {pid})")
+    else:
+        status = warm.pool_status()
+        if status is None:
+            print("no kernel pool runs")
+        else:
+            print(f"kernel pool pid {status['pid']}: {status['ready']} of {status['size']} kernels warm, "
+                  f"{status['running']} running, {status['served']} runs served, "
+                  f"stops after {status['idle_minutes_left']:g} more idle minutes")
     return 0
 
 
@@ -252,7 +288,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-f", "--file", help="YAML file of parameters (-p and --case override it)")
     p.add_argument("--html", action="store_true", help="also render notebook.html")
     p.add_argument("--out", help="runs folder (default: runs/ or $WORKBENCH_RUNS)")
+    p.add_argument("--cold", action="store_true", help="start a new kernel even when a kernel pool runs")
     p.set_defaults(func=_run)
+
+    p = sub.add_parser("kernels", help="start, stop or show the pool of warm kernels that `workbench run` uses")
+    p.add_argument("action", nargs="?", choices=["start", "stop", "status"], default="status")
+    p.add_argument("--size", type=int, default=2, help="kernels kept warm (default 2)")
+    p.add_argument("--idle-minutes", type=float, default=30, help="stop after this long without a run (default 30)")
+    p.set_defaults(func=_kernels)
 
     p = sub.add_parser("sweep", help="run a notebook over a grid of parameters (resumable), and aggregate")
     p.add_argument("spec", help="sweep spec (YAML), e.g. sweeps/framing_data_size.yaml")

@@ -118,13 +118,15 @@ def _cell_head(nb: dict[str, Any], index: int) -> str:
     return "\n".join(src.strip().splitlines()[:3])
 
 
-def _shutdown(client: Any, km: Any) -> None:
-    """Stop the client's channels and the kernel this module started (nbclient leaves a kernel it did not start)."""
+def _shutdown(client: Any, km: Any, *, kernel: bool = True) -> None:
+    """Stop the client's channels and (unless `kernel` is False) the kernel (nbclient leaves a kernel it did not start)."""
     from jupyter_core.utils import run_sync
 
     if client.kc is not None:
         with contextlib.suppress(Exception):
             client.kc.stop_channels()
+    if not kernel:
+        return
     with contextlib.suppress(Exception):
         if km.has_kernel:
             run_sync(km.shutdown_kernel)(now=False)  # also removes its connection file and sockets
@@ -132,8 +134,11 @@ def _shutdown(client: Any, km: Any) -> None:
 
 def execute_notebook(source: Path, params: dict[str, Any], out: Path, *, cwd: Path, env: dict[str, str],
                      log: Any, timeout: int = 1800, startup_timeout: int = 120, km: Any = None) -> Execution:
-    """Run `source` with `params` in a fresh kernel (or the already-started `km`), write the executed
-    notebook to `out` (also when it fails), and return what happened. Never raises for a failing notebook.
+    """Run `source` with `params` in a fresh kernel, write the executed notebook to `out` (also when it
+    fails), and return what happened. Never raises for a failing notebook.
+
+    `km`: a kernel started earlier (a warm one from the kernel pool) to use instead. It is first moved
+    into `cwd` and given `env`, silently; the caller shuts it down afterwards (it serves this run only).
     """
     from jupyter_core.utils import run_sync
 
@@ -146,6 +151,13 @@ def execute_notebook(source: Path, params: dict[str, Any], out: Path, *, cwd: Pa
         try:
             run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"])
         except Exception as e:  # noqa: BLE001 - reported below as a kernel that never started
+            started_error = e
+    else:
+        from workbench.runner.kernels import move_in_code, run_silently
+
+        try:
+            run_silently(km, move_in_code(cwd, env))
+        except Exception as e:  # noqa: BLE001 - reported below, as for a kernel that never started
             started_error = e
     skip_iri_grammar()
     import nbformat
@@ -191,8 +203,7 @@ def execute_notebook(source: Path, params: dict[str, Any], out: Path, *, cwd: Pa
     finally:
         peak = watch.stop()
         atexit.unregister(client._cleanup_kernel)  # nbclient leaves it registered when a dead kernel's cleanup fails
-        if owned:
-            _shutdown(client, km)
+        _shutdown(client, km, kernel=owned)
     executed = json.loads(json.dumps(nb))  # NotebookNode -> plain JSON
     if error == {}:
         found = find_error(executed) or {"cell": running["cell"] or 0, "ename": "Error", "evalue": "", "source": ""}

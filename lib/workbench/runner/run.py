@@ -15,9 +15,11 @@ these are unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -36,11 +38,14 @@ from workbench.runner.provenance import git_revision, versions
 from workbench.runner.publish import check_runs_root, clean_stale, new_temp_folder, publish, within
 
 __all__ = [
-    "LIBRARY", "Run", "RunResult", "execute", "execute_request", "is_finished", "library_digest", "plan_run",
+    "KERNEL_ENV", "LIBRARY", "Run", "RunResult", "execute", "execute_request", "is_finished", "library_digest", "plan_run",
     "render_html", "run_failed_message",
 ]
 
 LIBRARY = Path(__file__).resolve().parents[1]  # the workbench package folder
+# what every run's kernel starts with (besides the run's folder): figures inline even when the
+# caller's environment says MPLBACKEND=Agg
+KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
 _STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -170,8 +175,13 @@ def render_html(notebook: Path, out: Path) -> None:
     out.write_text(body, encoding="utf-8")
 
 
-def execute(run: Run, *, html: bool = False, timeout: int = 1800) -> RunResult:
-    """Execute a planned run into its folder; never raises for a failing notebook."""
+def execute(run: Run, *, html: bool = False, timeout: int = 1800, kernel: Any = None,
+            command: list[str] | None = None) -> RunResult:
+    """Execute a planned run into its folder; never raises for a failing notebook.
+
+    `kernel`: a warm kernel from the kernel pool (`warm.py`) to run in, instead of starting one;
+    `command`: the command line that asked for the run (default: this process's).
+    """
     from workbench.runner.executor import execute_notebook
 
     root = run.folder.parent.parent
@@ -180,12 +190,14 @@ def execute(run: Run, *, html: bool = False, timeout: int = 1800) -> RunResult:
     clean_stale(run.folder.parent)
     tmp = new_temp_folder(run.folder)
     out_nb = tmp / "notebook.ipynb"
-    # figures inline even when the caller's environment says MPLBACKEND=Agg
-    kernel_env = {RUN_DIR_ENV: str(tmp), "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    kernel_env = {RUN_DIR_ENV: str(tmp), **KERNEL_ENV}
     started = time.time()
     with open(tmp / "kernel.log", "wb") as kernel_log:
         done = execute_notebook(run.notebook, run.params, out_nb, cwd=tmp, env=kernel_env, log=kernel_log,
-                                timeout=timeout)
+                                timeout=timeout, km=None if kernel is None else kernel.km)
+    if kernel is not None:  # a warm kernel has written to its own log since it started
+        with contextlib.suppress(OSError):
+            shutil.copyfile(kernel.log_path, tmp / "kernel.log")
     duration = time.time() - started
     error = done.error
     results: dict[str, Any] = {}
@@ -214,9 +226,10 @@ def execute(run: Run, *, html: bool = False, timeout: int = 1800) -> RunResult:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "duration_s": round(duration, 3),
         "peak_memory_mb": done.peak_memory_mb,
+        "kernel": "cold" if kernel is None else "warm (pre-started by the kernel pool)",
         "git_revision": git_revision(),
         "versions": versions(),
-        "command": sys.argv,
+        "command": sys.argv if command is None else command,
     }
     (tmp / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
     where = publish(tmp, run.folder, ok=error is None)
