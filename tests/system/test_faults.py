@@ -100,6 +100,22 @@ def test_a_killed_run_leaves_nothing_that_looks_finished_and_the_next_run_cleans
     assert fingerprint_of_finished(runs).items() >= before.items()
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_an_interrupted_run_says_so_in_one_line_and_exits_128_plus_the_signal(sig: signal.Signals, runs: Path) -> None:
+    proc = subprocess.Popen([str(BIN / "workbench"), "run", "95_sleeper", "--case", "tiny", "-p", "pause", "60"],
+                            env=env_with(runs), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: bool(list(runs.glob("95_sleeper/.tmp-*/started"))))
+    started = time.time()
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert time.time() - started < 15, "the kernel is stopped at once, not after the cell"
+    assert proc.returncode == 128 + sig and "Traceback" not in err
+    assert f"failed in cell 3: Interrupted: stopped by {sig.name}: its kernel was stopped" in err
+    prov = json.loads(next(runs.glob("95_sleeper/tiny-*/provenance.json")).read_text())
+    assert prov["status"] == "failed" and prov["error"]["ename"] == "Interrupted"
+    assert not finished_runs(runs, "95_sleeper")
+
+
 @pytest.mark.parametrize("victim", ["sweep", "worker", "kernel"])
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
 def test_a_sweep_killed_at_any_level_resumes_with_one_row_per_point(victim: str, sig: signal.Signals, runs: Path,

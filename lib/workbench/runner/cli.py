@@ -12,10 +12,11 @@ from pathlib import Path
 
 from workbench.errors import WorkbenchError
 
-__all__ = ["EXIT_FAILED", "EXIT_USAGE", "build_parser", "main"]
+__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_USAGE", "build_parser", "main"]
 
 EXIT_FAILED = 1  # a run or check failed
 EXIT_USAGE = 2  # the request was wrong
+EXIT_INTERRUPTED = 130  # stopped by Ctrl-C (a run stopped by a signal exits 128 + its number)
 
 
 def _cases(args: argparse.Namespace) -> int:
@@ -150,7 +151,8 @@ def _run(args: argparse.Namespace) -> int:
         result = execute(run, html=args.html)
     if not result.ok:
         print(f"error: {run_failed_message(result)}", file=sys.stderr)
-        return EXIT_FAILED
+        signum = (result.error or {}).get("interrupted")
+        return 128 + signum if signum else EXIT_FAILED  # 130 for SIGINT (Ctrl-C), 143 for SIGTERM
     decision = result.results.get("decision")
     for name, value in result.results.items():
         if name != "decision":
@@ -366,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except OSError as e:  # a full disk, a folder that vanished: say what and where, without a traceback
         where = f" ({e.filename})" if getattr(e, "filename", None) else ""
         print(f"error: {e.strerror or e}{where}", file=sys.stderr)

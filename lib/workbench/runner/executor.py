@@ -21,7 +21,7 @@ from typing import Any
 
 from workbench.runner.notebooks import find_error
 
-__all__ = ["Execution", "MemoryWatch", "execute_notebook", "inject_parameters", "skip_iri_grammar"]
+__all__ = ["Execution", "Interrupts", "MemoryWatch", "execute_notebook", "inject_parameters", "skip_iri_grammar"]
 
 INJECTED_TAG = "injected-parameters"
 
@@ -118,10 +118,8 @@ def _cell_head(nb: dict[str, Any], index: int) -> str:
     return "\n".join(src.strip().splitlines()[:3])
 
 
-def _shutdown(client: Any, km: Any, *, kernel: bool = True) -> None:
+def _shutdown(client: Any, km: Any, loop: Any, *, kernel: bool = True, now: bool = False) -> None:
     """Stop the client's channels and (unless `kernel` is False) the kernel (nbclient leaves a kernel it did not start)."""
-    from jupyter_core.utils import run_sync
-
     if client.kc is not None:
         with contextlib.suppress(Exception):
             client.kc.stop_channels()
@@ -129,7 +127,79 @@ def _shutdown(client: Any, km: Any, *, kernel: bool = True) -> None:
         return
     with contextlib.suppress(Exception):
         if km.has_kernel:
-            run_sync(km.shutdown_kernel)(now=False)  # also removes its connection file and sockets
+            loop.run_until_complete(km.shutdown_kernel(now=now))  # also removes its connection file and sockets
+
+
+def _event_loop() -> Any:
+    """A fresh event loop that refuses signal handlers, so that nbclient installs none (see Interrupts).
+
+    A selector loop, as pyzmq's asyncio sockets need on Windows too."""
+    import asyncio
+
+    class RunLoop(asyncio.SelectorEventLoop):
+        def add_signal_handler(self, sig: int, callback: Any, *args: Any) -> None:  # type: ignore[override]
+            raise RuntimeError("signals are handled by workbench.runner.executor.Interrupts")
+
+    return RunLoop()
+
+
+class Interrupts:
+    """While a run executes in the main thread, SIGINT and SIGTERM stop its kernel at once; the run
+    then fails, saying it was interrupted, and the caller decides what to do (the CLI exits 130).
+
+    nbclient's own handlers shut the kernel down in a background task, which raced the start of a run:
+    one interrupted while its kernel started finished anyway, another ended in asyncio's CancelledError.
+    Elsewhere (a thread of the kernel pool or of Dask) signals are not ours to take.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.km: Any = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> Interrupts:
+        import signal
+
+        if threading.current_thread() is threading.main_thread():
+            for name in ("SIGINT", "SIGTERM"):
+                sig = getattr(signal, name, None)
+                if sig is not None:
+                    with contextlib.suppress(ValueError, OSError):
+                        self._previous[sig] = signal.signal(sig, self._on_signal)
+        return self
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self.signum = signum
+        self.stop_kernel()
+
+    def stop_kernel(self) -> None:
+        """Kill the kernel process, if one has started (nbclient then reports it dead)."""
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        if process is not None:
+            with contextlib.suppress(Exception):
+                process.kill()
+
+    def watch(self, km: Any) -> None:
+        """The kernel to stop; stopped at once if a signal came before it started."""
+        self.km = km
+        if self.signum is not None:
+            self.stop_kernel()
+
+    def __exit__(self, *exc: Any) -> None:
+        import signal
+
+        for sig, handler in self._previous.items():
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                signal.signal(sig, handler)
+
+    @property
+    def name(self) -> str:
+        import signal
+
+        try:
+            return signal.Signals(self.signum).name  # type: ignore[arg-type]
+        except ValueError:
+            return f"signal {self.signum}"
 
 
 def execute_notebook(source: Path, params: dict[str, Any], out: Path, *, cwd: Path, env: dict[str, str],
@@ -140,8 +210,26 @@ def execute_notebook(source: Path, params: dict[str, Any], out: Path, *, cwd: Pa
     `km`: a kernel started earlier (a warm one from the kernel pool) to use instead. It is first moved
     into `cwd` and given `env`, silently; the caller shuts it down afterwards (it serves this run only).
     """
-    from jupyter_core.utils import run_sync
+    with Interrupts() as interrupts:
+        loop = _event_loop()
+        try:
+            execution = _execute(source, params, cwd=cwd, env=env, log=log, timeout=timeout,
+                                 startup_timeout=startup_timeout, km=km, loop=loop, interrupts=interrupts)
+        finally:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+    nb, error, started, peak = execution
+    if interrupts.signum is not None:
+        error = {**(error or {"cell": None, "source": ""}), "ename": "Interrupted", "interrupted": interrupts.signum,
+                 "evalue": f"stopped by {interrupts.name}: its kernel was stopped", "kernel_died": False}
+    out.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return Execution(nb, error, started, peak)
 
+
+def _execute(source: Path, params: dict[str, Any], *, cwd: Path, env: dict[str, str], log: Any, timeout: int,
+             startup_timeout: int, km: Any, loop: Any, interrupts: Interrupts
+             ) -> tuple[dict[str, Any], dict[str, Any] | None, bool, float | None]:
     from workbench.runner.kernels import kernel_manager_class
 
     owned = km is None
@@ -149,12 +237,14 @@ def execute_notebook(source: Path, params: dict[str, Any], out: Path, *, cwd: Pa
     if owned:  # start the kernel first: it boots while nbclient and nbformat are imported
         km = kernel_manager_class(env, cwd, log)(kernel_name="python3")
         try:
-            run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"])
+            loop.run_until_complete(km.start_kernel(extra_arguments=["--HistoryManager.hist_file=:memory:"]))
         except Exception as e:  # noqa: BLE001 - reported below as a kernel that never started
             started_error = e
+        interrupts.watch(km)
     else:
         from workbench.runner.kernels import move_in_code, run_silently
 
+        interrupts.watch(km)
         try:
             run_silently(km, move_in_code(cwd, env))
         except Exception as e:  # noqa: BLE001 - reported below, as for a kernel that never started
@@ -187,7 +277,7 @@ def execute_notebook(source: Path, params: dict[str, Any], out: Path, *, cwd: Pa
     try:
         if started_error is not None:
             raise started_error
-        client.execute()
+        loop.run_until_complete(client.async_execute())
     except CellExecutionError:
         error = {}  # filled from the error output below
     except (DeadKernelError, CellTimeoutError) as e:
@@ -203,7 +293,7 @@ def execute_notebook(source: Path, params: dict[str, Any], out: Path, *, cwd: Pa
     finally:
         peak = watch.stop()
         atexit.unregister(client._cleanup_kernel)  # nbclient leaves it registered when a dead kernel's cleanup fails
-        _shutdown(client, km, kernel=owned)
+        _shutdown(client, km, loop, kernel=owned, now=interrupts.signum is not None)
     executed = json.loads(json.dumps(nb))  # NotebookNode -> plain JSON
     if error == {}:
         found = find_error(executed) or {"cell": running["cell"] or 0, "ename": "Error", "evalue": "", "source": ""}
@@ -211,5 +301,4 @@ def execute_notebook(source: Path, params: dict[str, Any], out: Path, *, cwd: Pa
         error = found
     if error is not None and error.get("kernel_died") and peak is not None:
         error["evalue"] += f"; its peak memory was {peak:,.0f} MB"
-    out.write_text(json.dumps(executed, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return Execution(executed, error, running["cell"] is not None, peak)
+    return executed, error, running["cell"] is not None, peak

@@ -145,7 +145,8 @@ def try_warm_run(run: Any, *, html: bool, command: list[str]) -> tuple[Any, str 
     if state is None:
         return None, None
     if state.environment != environment_digest():
-        return None, "the kernel pool was started in another environment; this run starts its own kernel"
+        return None, ("the kernel pool was started in another environment (its Python or variables differ); this run "
+                      "starts its own kernel (restart the pool from here to use it: workbench kernels stop, then start)")
     message = {"op": "run", "run": run, "html": html, "command": command, "environment": environment_digest()}
     try:
         conn = Client(state.address, authkey=bytes.fromhex(state.authkey))
