@@ -6,7 +6,9 @@ so both give the same verdicts on the same frames:
 - `ks` (numeric): two-sample Kolmogorov-Smirnov p-value; drift when p <= threshold (default 0.05).
   As scipy's `ks_2samp`: exact up to 10,000 rows a side, else the `kstwo` law. Where `kstwo` is
   slow (large samples, p below about 2.5%) the Kolmogorov limit law is used instead, unless the
-  p-value is close enough to a threshold in use for the two to disagree about the verdict.
+  p-value is close enough to a threshold in use for the two to disagree about the verdict. The
+  exact law is slow too (milliseconds a column): a reference keeps the exact values it computed
+  and uses the approximation wherever they already settle the verdict (`stattests.ExactKS`).
 - `chisquare` (categorical): chi-square goodness of fit of the current counts to the reference
   proportions, which it takes as exact; drift when p < threshold (default 0.05).
 - `psi` (numeric or categorical): population stability index; drift when PSI >= threshold (0.1).
@@ -30,6 +32,7 @@ import numpy as np
 
 from workbench.monitoring.stattests import (
     KS_EXACT_MAX_N,
+    ExactKS,
     Sample,
     chi_square_cells,
     ks_pvalues,
@@ -113,6 +116,7 @@ class Reference:
         names = list(columns)
         self._num_at = np.array([names.index(c) for c in self.numeric], dtype=np.intp)  # rows of score arrays
         self._cat_at = np.array([names.index(c) for c in self.categorical], dtype=np.intp)
+        self._exact_ks = ExactKS()  # exact KS p-values kept across the windows scored against this reference
         self._keys = []
         for c in self.categorical:
             counts = frame[c].value_counts(sort=False, dropna=True)
@@ -208,18 +212,15 @@ class Reference:
             batches += [(n1, n2, cols[i:i + step]) for i in range(0, len(cols), step)]
 
         def run(item: tuple[int, int, list[int]]) -> list[tuple[int, float, float]]:
-            from scipy import stats
-
             n1, n2, batch = item
-            exact = max(n1, n2) <= KS_EXACT_MAX_N  # scipy's exact distribution for small samples
-            if wasserstein or (ks and not exact):
-                d, w = merged_stats(np.stack([self._num[j].sorted for j in batch]),
-                                    np.stack([cur_num[j].sorted for j in batch]), wasserstein)
+            d, w = merged_stats(np.stack([self._num[j].sorted for j in batch]),
+                                np.stack([cur_num[j].sorted for j in batch]), wasserstein)
             p: Any
             if not ks:
                 p = [np.nan] * len(batch)
-            elif exact:
-                p = [stats.ks_2samp(self._num[j].sorted, cur_num[j].sorted).pvalue for j in batch]
+            elif max(n1, n2) <= KS_EXACT_MAX_N:  # scipy's exact distribution for small samples
+                p = self._exact_ks.pvalues(d, n1, n2, thresholds,
+                                           lambda i: (self._num[batch[i]].sorted, cur_num[batch[i]].sorted))
             else:
                 p = ks_pvalues(d, n1, n2, thresholds)
             scaled: Any = (w / np.maximum([self._num[j].std for j in batch], 0.001) if wasserstein

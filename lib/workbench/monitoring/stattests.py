@@ -9,12 +9,14 @@ columns at once (`psi_cells`, `chi_square_cells`) and on sorted samples (`Sample
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-__all__ = ["KS_EXACT_MAX_N", "Sample", "chi_square", "chi_square_cells", "ks", "ks_pvalues", "merged_stats",
+__all__ = ["KS_EXACT_MAX_N", "ExactKS", "Sample", "chi_square", "chi_square_cells", "ks", "ks_pvalues", "merged_stats",
            "psi", "psi_binned", "psi_cells", "wasserstein"]
 
 KS_EXACT_MAX_N = 10_000  # scipy's ks_2samp is exact up to this sample size, asymptotic above
@@ -119,6 +121,57 @@ def ks_pvalues(d: np.ndarray, n1: int, n2: int, thresholds: tuple[float, ...] | 
             exact |= np.abs(np.log(p / t)) <= 4 * (1 + x**2) / np.sqrt(en)
     p[exact] = stats.kstwo.sf(d[exact], en)
     return np.clip(p, 0, 1)
+
+
+class ExactKS:
+    """scipy's exact two-sample KS p-values (samples of up to `KS_EXACT_MAX_N`), computed only where a verdict needs them.
+
+    For sizes n1 and n2, scipy's exact p-value depends only on the lattice point h = round(D * lcm(n1, n2))
+    of the statistic D, and falls as h grows. Values once computed are kept by (n1, n2, h). Another
+    h gets the approximation of `ks_pvalues` when the kept values already settle its verdict at every
+    threshold t (a smaller or equal h with p <= t, or a larger or equal one with p > t) and the
+    approximation falls on the same side of t; otherwise scipy computes it. So every verdict at a
+    threshold is scipy's, and a window scan runs the slow exact law only near each threshold's
+    critical value.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[int, int], dict[int, float]] = {}
+        self._bounds: dict[tuple[int, int], dict[float, list[float]]] = {}  # t -> [max h: p > t, min h: p <= t]
+
+    def pvalues(self, d: np.ndarray, n1: int, n2: int, thresholds: tuple[float, ...] | None,
+                samples: Callable[[int], tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """p-values of the statistics `d` of samples sized n1 and n2; `samples(i)` gives the two behind `d[i]`.
+
+        `thresholds=None` asks for exact values everywhere.
+        """
+        from scipy import stats
+
+        d = np.asarray(d, dtype=float)
+        lcm = n1 // math.gcd(n1, n2) * n2
+        known = self._known.setdefault((n1, n2), {})
+        bounds = self._bounds.setdefault((n1, n2), {})
+        for t in thresholds or ():
+            if t not in bounds:
+                bounds[t] = [max((k for k, p in known.items() if p > t), default=-math.inf),
+                             min((k for k, p in known.items() if p <= t), default=math.inf)]
+        approx = ks_pvalues(d, n1, n2, ()) if thresholds is not None else None
+        out = np.empty(len(d))
+        for i, h in enumerate(np.rint(d * lcm).astype(np.int64).tolist()):
+            if h in known:
+                out[i] = known[h]
+            elif approx is not None and all(
+                    (h >= bounds[t][1] and approx[i] <= t) or (h <= bounds[t][0] and approx[i] > t)
+                    for t in thresholds or ()):
+                out[i] = approx[i]
+            else:
+                out[i] = known[h] = float(stats.ks_2samp(*samples(i)).pvalue)
+                for t, b in bounds.items():
+                    if out[i] > t:
+                        b[0] = max(b[0], h)
+                    else:
+                        b[1] = min(b[1], h)
+        return out
 
 
 def _aligned_counts(reference: Any, current: Any) -> tuple[np.ndarray, np.ndarray]:

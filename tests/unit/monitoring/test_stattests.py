@@ -53,6 +53,37 @@ def test_ks_shortcut_stays_close_to_kstwo_and_is_exact_near_a_threshold() -> Non
     assert np.array_equal(stattests.ks_pvalues(d, n, n, None), np.clip(exact, 0, 1))
 
 
+@pytest.mark.parametrize("integer, bias", [(False, 1.0), (True, 1.0), (False, 0.6), (True, 1.6)])
+def test_exact_ks_gives_scipys_verdict_at_every_threshold_and_runs_scipy_only_near_them(
+        integer: bool, bias: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shifted copies of one sample, in random order, put statistics on every lattice point around each threshold
+    (integers: the first k values of a sample moved up by 3, for every k). Verdicts stay scipy's even when the
+    approximation is made `bias` times too small or too large."""
+    approximate = stattests.ks_pvalues
+    monkeypatch.setattr(stattests, "ks_pvalues", lambda *a: np.clip(approximate(*a) * bias, 0, 1))
+    rng = np.random.default_rng(7)
+    n1, n2, thresholds = 4000, 500, (0.01 / 18, 0.01, 0.05)
+    if integer:
+        ref, base = rng.poisson(10, n1).astype(float), rng.poisson(10, n2).astype(float)
+        samples = [np.sort(base + 3 * (np.arange(n2) < k)) for k in rng.permutation(n2)]
+    else:
+        ref, base = rng.normal(size=n1), rng.normal(size=n2)
+        samples = [np.sort(base + s) for s in rng.permutation(np.linspace(0, 0.35, 600))]
+    ref = np.sort(ref)
+    exact_ks, calls, lattice = stattests.ExactKS(), [], set()
+    for cur in samples:
+        d = stattests.merged_stats(ref[None], cur[None], wasserstein=False)[0]
+        expected = stats.ks_2samp(ref, cur)
+        assert d[0] == pytest.approx(expected.statistic, abs=1e-12)
+        p = exact_ks.pvalues(d, n1, n2, thresholds, lambda i, cur=cur: calls.append(i) or (ref, cur))[0]
+        assert [p <= t for t in thresholds] == [expected.pvalue <= t for t in thresholds], (p, expected.pvalue)
+        assert p == pytest.approx(expected.pvalue, rel=0.2 + abs(bias - 1), abs=1e-9), "away from a threshold: close"
+        lattice.add(round(d[0] * 4000))
+    assert len(calls) < len(lattice) / 3, f"scipy's exact law ran {len(calls)} times for {len(lattice)} statistics"
+    everywhere = stattests.ExactKS().pvalues(d, n1, n2, None, lambda i: (ref, cur))
+    assert everywhere[0] == expected.pvalue, "thresholds=None: scipy's exact value"
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_wasserstein_is_scipys_distance_over_the_reference_sd(seed: int) -> None:
     rng = np.random.default_rng(seed)
