@@ -209,7 +209,6 @@ class _Service:
     library: str = ""
     installed: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    handed_out: set[int] = field(default_factory=set)
 
     def start_kernel(self) -> _Kernel:
         from jupyter_core.utils import run_sync
@@ -255,15 +254,17 @@ class _Service:
                 self.ready.put(kernel)
 
     def take(self, timeout: float = 300) -> _Kernel:
-        """The next ready kernel that is still alive; each is handed out once."""
+        """The next ready kernel that is still alive. Each leaves the queue once and is never put back,
+        so it serves one run."""
         deadline = time.monotonic() + timeout
         while True:
             self.wanted.set()
-            kernel: _Kernel = self.ready.get(timeout=max(0.1, deadline - time.monotonic()))
+            try:
+                kernel: _Kernel = self.ready.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise WorkbenchError(f"no warm kernel was ready within {timeout:.0f} s") from None
             self.wanted.set()
-            if kernel.alive() and kernel.pid not in self.handed_out:
-                if kernel.pid is not None:
-                    self.handed_out.add(kernel.pid)
+            if kernel.alive():
                 return kernel
             kernel.dispose()
 
